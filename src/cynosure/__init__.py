@@ -1,0 +1,35 @@
+"""Cynosure: the North Star Metric platform.
+
+Declare the North Star Metric and its inputs in `cynosure.yml`, then:
+
+    >>> from cynosure import Project
+    >>> project = Project.load("cynosure.yml")
+    >>> project.tree().summary()
+"""
+
+from cynosure.api import Project
+from cynosure.errors import (
+    CynosureError,
+    DataError,
+    PeriodError,
+    Problem,
+    ProjectError,
+    UnknownMetricError,
+)
+from cynosure.results import MetricsResult, RefreshResult, Result
+from cynosure.tree.compute import TreeResult
+
+__all__ = [
+    "CynosureError",
+    "DataError",
+    "MetricsResult",
+    "PeriodError",
+    "Problem",
+    "Project",
+    "ProjectError",
+    "RefreshResult",
+    "Result",
+    "TreeResult",
+    "UnknownMetricError",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,208 @@
+"""The Python API: `Project.load(path)` and one method per question. The CLI only calls this."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from cynosure.engine.compute import compute_series, period_is_complete
+from cynosure.engine.connection import connect
+from cynosure.engine.datacheck import check_data
+from cynosure.engine.entities import start_days
+from cynosure.engine.periods import (
+    Grain,
+    check_grain,
+    label,
+    next_start,
+    parse_period,
+    period_start,
+)
+from cynosure.engine.rollup import Progress, Rollup
+from cynosure.engine.sources import Source
+from cynosure.errors import ProjectError, UnknownMetricError
+from cynosure.metrics.expressions import did_you_mean
+from cynosure.project.load import Spec, read_spec
+from cynosure.results import MetricsResult, Point, RefreshResult
+from cynosure.tree.compute import TreeResult, build_tree_result, check_identities
+
+
+class Project:
+    """A North Star project: its definitions (`cynosure.yml`), its data and its warehouse.
+
+    Example:
+        >>> project = Project.load("cynosure.yml")
+        >>> project.tree().summary()
+    """
+
+    def __init__(self, spec: Spec, con: BaseBackend, events: Source, entities: Source | None):
+        self.spec = spec
+        self.con = con
+        self.events_source = events
+        self.entities_source = entities
+        self._rollup = Rollup(con, events, spec.model.events, spec.plan, spec.model.timezone)
+        self._series: dict[str, tuple[pd.DataFrame, date, date]] = {}
+        self._fresh = False
+
+    @classmethod
+    def load(cls, path: str | Path = "cynosure.yml", *, memory_limit: str | None = None) -> Project:
+        """Read and check the project file against its data; raise ProjectError listing all problems."""
+        spec = read_spec(path)
+        con = connect(spec.model.warehouse, spec.base_dir, memory_limit=memory_limit)
+        problems, events, entities = check_data(spec, con)
+        if problems or events is None:
+            raise ProjectError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+        return cls(spec, con, events, entities)
+
+    # -- facts ------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.spec.model.project
+
+    @property
+    def north_star(self) -> str | None:
+        return self.spec.model.north_star
+
+    @property
+    def metric_names(self) -> list[str]:
+        return list(self.spec.model.metrics)
+
+    def label(self, metric: str) -> str:
+        return self.spec.model.metrics[metric].label or metric
+
+    # -- running ----------------------------------------------------------------------------
+
+    def refresh(self, *, full: bool = False, progress: Progress | None = None) -> RefreshResult:
+        """Bring the entity x day rollup up to date (incrementally unless `full`)."""
+        stats = self._rollup.refresh(full=full, progress=progress)
+        self._series.clear()
+        self._fresh = True
+        return RefreshResult(
+            rollup=stats.rollup,
+            full=stats.full,
+            events=stats.events,
+            skipped_events=stats.skipped_events,
+            days_recomputed=stats.days_recomputed,
+            files_read=stats.units_read,
+            rows=stats.rows,
+            seconds=round(stats.seconds, 3),
+        )
+
+    def series(self, grain: str = "week", *, progress: Progress | None = None) -> pd.DataFrame:
+        """Every metric at `grain` as a DataFrame indexed by period start (refreshing first)."""
+        return self._computed(check_grain(grain), progress)[0]
+
+    def _computed(self, grain: Grain, progress: Progress | None) -> tuple[pd.DataFrame, date, date]:
+        if not self._fresh:
+            self.refresh(progress=progress)
+        if grain not in self._series:
+            if progress:
+                progress(f"Computing every metric by {grain}")
+            rollup = self._rollup.table()
+            starts = start_days(
+                self.con,
+                rollup,
+                self.spec.model.entities,
+                self.entities_source,
+                self.spec.model.timezone,
+            )
+            self._series[grain] = compute_series(
+                self.con, rollup, starts, self.spec.plan, grain, self.spec.model.week_start
+            )
+        return self._series[grain]
+
+    def metrics(
+        self,
+        grain: str = "week",
+        *,
+        start: str | date | None = None,
+        end: str | date | None = None,
+        names: list[str] | None = None,
+        progress: Progress | None = None,
+    ) -> MetricsResult:
+        """The metrics over time (all, or `names`), optionally between `start` and `end`."""
+        checked = check_grain(grain)
+        for name in names or []:
+            self._need(name)
+        frame, first, last = self._computed(checked, progress)
+        low = self._bound(start, checked, end=False)
+        high = self._bound(end, checked, end=True)
+        rows = [d for d in frame.index if (low is None or d >= low) and (high is None or d <= high)]
+        chosen = names or self.metric_names
+        series = {
+            name: [
+                Point(
+                    period=label(d, checked),
+                    start=d,
+                    value=_value(frame.at[d, name]),
+                    complete=period_is_complete(d, checked, first, last),
+                )
+                for d in rows
+            ]
+            for name in chosen
+        }
+        return MetricsResult(
+            project=self.name,
+            grain=checked,
+            north_star=self.north_star,
+            labels={n: self.label(n) for n in chosen},
+            metrics=series,
+        )
+
+    def tree(
+        self,
+        period: str | None = None,
+        baseline: str | None = None,
+        *,
+        grain: str | None = None,
+        progress: Progress | None = None,
+    ) -> TreeResult:
+        """The metric tree at `period` against `baseline`, with exact contributions."""
+        chosen: Grain = check_grain(grain) if grain else "week"
+        if period is not None:
+            chosen, _ = parse_period(period, self.spec.model.week_start)
+        frame, first, last = self._computed(chosen, progress)
+        return build_tree_result(self, frame, chosen, first, last, period, baseline)
+
+    def validate(self, *, progress: Progress | None = None) -> list[str]:
+        """Check the tree's formulas hold on the data; raise ProjectError if one does not.
+
+        Returns notes about the data (such as events that cannot be counted).
+        """
+        stats = self.refresh(progress=progress)
+        frame, _, _ = self._computed("week", progress)
+        problems = check_identities(self.spec, frame)
+        if problems:
+            raise ProjectError(problems)
+        return stats.summary()[1:]
+
+    def close(self) -> None:
+        """Release the warehouse connection."""
+        disconnect: Any = getattr(self.con, "disconnect", None)
+        if disconnect:
+            disconnect()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _need(self, name: str) -> None:
+        if name not in self.spec.model.metrics:
+            hint = did_you_mean(name, self.metric_names)
+            raise UnknownMetricError(f"no metric is named '{name}'" + (f"; {hint}" if hint else ""))
+
+    def _bound(self, value: str | date | None, grain: Grain, *, end: bool) -> date | None:
+        if value is None:
+            return None
+        if isinstance(value, date):
+            return period_start(value, grain, self.spec.model.week_start)
+        kind, start = parse_period(value, self.spec.model.week_start)
+        if end:  # the period holding the last day of `value`
+            start = next_start(start, kind) - timedelta(days=1)
+        return period_start(start, grain, self.spec.model.week_start)
+
+
+def _value(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)

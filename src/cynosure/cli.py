@@ -1,0 +1,179 @@
+"""The `cynosure` command: a thin shell over the Python API."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from cynosure.api import Project
+from cynosure.errors import CynosureError, ProjectError
+from cynosure.results import Result
+from cynosure.terminal import show_metrics, show_tree
+
+app = typer.Typer(
+    name="cynosure",
+    help="North Star Metric platform: metrics as code, the metric tree, and why it moved.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ProjectOption = Annotated[
+    Path, typer.Option("--project", "-p", help="The project file (or its directory).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
+GrainOption = Annotated[str, typer.Option("--grain", help="day, week or month.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a user-facing error on stderr and exit (2: bad input, 1: failed check)."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[None]:
+    """Turn our own errors into a message and exit code 2, never a traceback."""
+    try:
+        yield
+    except ProjectError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except CynosureError as exc:
+        fail(str(exc))
+
+
+@contextlib.contextmanager
+def progress_bar() -> Iterator[Any]:
+    """A spinner with the current step on stderr; silent when stderr is not a terminal."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("Loading the project")
+        yield lambda text: bar.update(task, description=text)
+
+
+def emit(result: Result, as_json: bool) -> bool:
+    """Print JSON and return True when asked for JSON; else return False."""
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+        return True
+    return False
+
+
+def open_project(path: Path) -> Project:
+    return Project.load(path)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Where to write the demo project.")] = Path(
+        "tunewave"
+    ),
+    users: Annotated[int, typer.Option(help="Number of users (about 100 events each).")] = 50_000,
+    months: Annotated[int, typer.Option(help="Months of history.")] = 18,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+) -> None:
+    """Give me a realistic project to try everything on."""
+    from cynosure.demo import generate
+
+    with guarded():
+        if users < 100 or months < 2:
+            fail("the demo needs at least 100 users and 2 months")
+        with progress_bar() as step:
+            step(f"Generating {users:,} users over {months} months")
+            summary = generate(directory, users=users, months=months, seed=seed)
+        err.print(
+            f"Wrote {summary.events:,} events from {summary.users:,} users "
+            f"({summary.start} to {summary.end}) to {summary.directory} "
+            f"in {summary.seconds:.1f} s."
+        )
+        project_file = summary.directory / "cynosure.yml"
+        err.print("\nTry next:")
+        for command in ("tree", "metrics --grain month", "validate"):
+            err.print(f"  cynosure {command} -p {project_file}")
+
+
+@app.command()
+def metrics(
+    project: ProjectOption = Path("cynosure.yml"),
+    grain: GrainOption = "week",
+    start: Annotated[str | None, typer.Option(help="First period, e.g. 2026-W10.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last period, e.g. 2026-06.")] = None,
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", help="Only these metrics.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What are my metrics over time?"""
+    with guarded(), progress_bar() as step:
+        p = open_project(project)
+        result = p.metrics(grain, start=start, end=end, names=metric or None, progress=step)
+    if not emit(result, as_json):
+        owners = {n: p.spec.model.metrics[n].owner for n in result.metrics}
+        show_metrics(result, out, owners)
+        for line in result.summary():
+            out.print(line, highlight=False)
+
+
+@app.command()
+def tree(
+    project: ProjectOption = Path("cynosure.yml"),
+    period: Annotated[str | None, typer.Option(help="2026-W23, 2026-06 or 2026-06-14.")] = None,
+    baseline: Annotated[str | None, typer.Option(help="The period to compare with.")] = None,
+    grain: Annotated[str | None, typer.Option(help="day, week or month.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Where does the North Star stand, and which input moved?"""
+    with guarded(), progress_bar() as step:
+        p = open_project(project)
+        result = p.tree(period, baseline, grain=grain, progress=step)
+    if not emit(result, as_json):
+        show_tree(result, out)
+        for line in result.summary():
+            out.print(line, highlight=False)
+
+
+@app.command()
+def refresh(
+    project: ProjectOption = Path("cynosure.yml"),
+    full: Annotated[bool, typer.Option(help="Rebuild the rollup from scratch.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Bring the rollup up to date with the event data."""
+    with guarded(), progress_bar() as step:
+        result = open_project(project).refresh(full=full, progress=step)
+    if not emit(result, as_json):
+        for line in result.summary():
+            out.print(line, highlight=False)
+
+
+@app.command()
+def validate(project: ProjectOption = Path("cynosure.yml")) -> None:
+    """Check the project file, its data, and that every tree formula holds on the data."""
+    with guarded(), progress_bar() as step:
+        p = open_project(project)
+        notes = p.validate(progress=step)
+    out.print(f"{p.name}: {len(p.metric_names)} metrics, the project file and its data agree.")
+    for note in notes:
+        out.print(f"note: {note}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - the console script
+    app()

@@ -1,0 +1,182 @@
+"""Checks of a project against its data: columns exist with usable types, event names exist."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from cynosure.engine.sources import Source, resolve
+from cynosure.errors import DataError, Problem
+from cynosure.metrics.expressions import Parsed, compile_expr, did_you_mean, literal_values, parse
+from cynosure.project.load import Spec
+
+NAMES_CACHE = "cynosure_event_names"
+
+
+def check_data(spec: Spec, con: BaseBackend) -> tuple[list[Problem], Source | None, Source | None]:
+    """Every problem between the project and its data; also the resolved sources."""
+    problems: list[Problem] = []
+    model = spec.model
+    try:
+        events_source = resolve(model.events.source, spec.base_dir, con)
+        events = events_source.open(con)
+    except DataError as exc:
+        return [spec.problem(("events", "source"), str(exc))], None, None
+    columns = dict(events.schema().items())
+    for key in ("entity", "time", "name"):
+        column = getattr(model.events, key)
+        if column not in columns:
+            problems.append(
+                spec.problem(
+                    ("events", key),
+                    f"the events have no column '{column}'",
+                    did_you_mean(column, columns),
+                )
+            )
+    for key in ("dimensions", "properties"):
+        for index, column in enumerate(getattr(model.events, key)):
+            if column not in columns:
+                problems.append(
+                    spec.problem(
+                        ("events", key, index),
+                        f"the events have no column '{column}'",
+                        did_you_mean(column, columns),
+                    )
+                )
+    time_type = columns.get(model.events.time)
+    if time_type is not None and not (
+        time_type.is_timestamp() or time_type.is_date() or time_type.is_string()
+    ):
+        problems.append(
+            spec.problem(
+                ("events", "time"), f"'{model.events.time}' holds {time_type}, not timestamps"
+            )
+        )
+    if problems:
+        return problems, events_source, None
+    problems += _check_expressions(spec, events)
+    problems += _check_event_names(spec, con, events_source, events)
+    entities_source = None
+    if model.entities is not None:
+        try:
+            entities_source = resolve(model.entities.source, spec.base_dir, con)
+            entity_columns = entities_source.open(con).columns
+        except DataError as exc:
+            problems.append(spec.problem(("entities", "source"), str(exc)))
+        else:
+            for key in ("key", "created"):
+                column = getattr(model.entities, key)
+                if column is not None and column not in entity_columns:
+                    problems.append(
+                        spec.problem(
+                            ("entities", key),
+                            f"the entities table has no column '{column}'",
+                            did_you_mean(column, entity_columns),
+                        )
+                    )
+    return problems, events_source, entities_source
+
+
+def _check_expressions(spec: Spec, events: ir.Table) -> list[Problem]:
+    """Compile every expression against the real columns to catch type mistakes."""
+    problems = []
+    columns = spec.model.events.columns()
+    for name, metric in spec.model.metrics.items():
+        for key in ("sum", "mean"):
+            text = getattr(metric, key)
+            if text is None:
+                continue
+            parsed = parse(text, columns, boolean=False)
+            try:
+                value = compile_expr(parsed, events)
+                if not value.type().is_numeric():
+                    raise TypeError(f"it gives {value.type()}, not a number")
+            except Exception as exc:  # Ibis type errors: report them in the user's terms
+                problems.append(
+                    spec.problem(
+                        ("metrics", name, key),
+                        f"cannot compute '{text}': {_first_line(exc)}",
+                        "sum and mean need numeric properties",
+                    )
+                )
+        for key, text in _filters(metric):
+            try:
+                compile_expr(parse(text, columns, boolean=True), events)
+            except Exception as exc:
+                problems.append(
+                    spec.problem(
+                        ("metrics", name, *key), f"cannot evaluate '{text}': {_first_line(exc)}"
+                    )
+                )
+    return problems
+
+
+def _filters(metric: object) -> list[tuple[tuple[str, ...], str]]:
+    found = []
+    where = getattr(metric, "where", None)
+    if where:
+        found.append((("where",), where))
+    threshold = getattr(metric, "threshold", None)
+    if threshold is not None and threshold.where:
+        found.append((("threshold", "where"), threshold.where))
+    return found
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _check_event_names(
+    spec: Spec, con: BaseBackend, source: Source, events: ir.Table
+) -> list[Problem]:
+    """Event names in filters and conversions that never occur in the data."""
+    name_column = spec.model.events.name
+    columns = spec.model.events.columns()
+    wanted: list[tuple[tuple[str | int, ...], str]] = []
+    for name, metric in spec.model.metrics.items():
+        for key, text in _filters(metric):
+            parsed: Parsed = parse(text, columns, boolean=True)
+            for value, _ in literal_values(parsed, name_column):
+                wanted.append((("metrics", name, *key), value))
+        if metric.conversion is not None:
+            wanted.append((("metrics", name, "conversion", "event"), metric.conversion.event))
+    if not wanted:
+        return []
+    seen = seen_event_names(con, source, events, name_column)
+    return [
+        spec.problem(path, f"no event is named '{value}' in the data", did_you_mean(value, seen))
+        for path, value in wanted
+        if value not in seen
+    ]
+
+
+def seen_event_names(con: BaseBackend, source: Source, events: ir.Table, column: str) -> set[str]:
+    """Distinct event names, cached in the warehouse until a source file changes."""
+    units = [(u.name, u.size, u.mtime_ns) for u in source.units()]
+    if source.is_table:
+        return _distinct(con, events, column)
+    key = hashlib.sha256(json.dumps([units, column]).encode()).hexdigest()[:16]
+    if NAMES_CACHE in con.list_tables():
+        cache = con.table(NAMES_CACHE)
+        rows = con.execute(cache.filter(cache.fingerprint == key).select("name"))
+        if len(rows):
+            return set(rows["name"].dropna())
+    names = _distinct(con, events, column)
+    frame = ibis.memtable(
+        {"fingerprint": [key] * len(names), "name": sorted(names)},
+        schema={"fingerprint": "string", "name": "string"},
+    )
+    if NAMES_CACHE in con.list_tables():
+        con.insert(NAMES_CACHE, frame)
+    else:
+        con.create_table(NAMES_CACHE, frame)
+    return names
+
+
+def _distinct(con: BaseBackend, events: ir.Table, column: str) -> set[str]:
+    values = con.execute(events.select(name=events[column].cast("string")).distinct())
+    return set(values["name"].dropna())

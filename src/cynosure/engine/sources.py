@@ -1,0 +1,98 @@
+"""Where events and entities come from: files (Parquet, CSV, JSON lines; globs) or a table."""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from cynosure.errors import DataError
+
+FILE_FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One independently changing piece of a source: a file (with size and mtime) or a table."""
+
+    name: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resolved `source:` value."""
+
+    text: str
+    files: tuple[str, ...] = ()
+    format: str = ""
+    table_name: str = ""
+
+    @property
+    def is_table(self) -> bool:
+        return bool(self.table_name)
+
+    def units(self) -> list[Unit]:
+        """The files as they are now (a table is one unit whose changes are found by scanning)."""
+        if self.is_table:
+            return [Unit(f"table:{self.table_name}", 0, 0)]
+        units = []
+        for name in self.files:
+            try:
+                stat = Path(name).stat()
+            except OSError:
+                continue  # vanished since it was listed: counts as removed
+            units.append(Unit(name, stat.st_size, stat.st_mtime_ns))
+        return units
+
+    def open(self, con: BaseBackend, files: list[str] | None = None) -> ir.Table:
+        """An Ibis table over the whole source, or over `files` only."""
+        if self.is_table:
+            return con.table(self.table_name)
+        paths = list(files if files is not None else self.files)
+        reader: Any = getattr(con, f"read_{self.format}")
+        try:
+            if self.format == "parquet":
+                return reader(paths, union_by_name=True)
+            return reader(paths)
+        except Exception as exc:  # the backend's own parse error, with the file named
+            raise DataError(f"cannot read {self.text}: {exc}") from None
+
+
+def looks_like_path(text: str) -> bool:
+    return any(ch in text for ch in "/*?\\") or Path(text).suffix.lower() in FILE_FORMATS
+
+
+def resolve(text: str, base_dir: Path, con: BaseBackend | None = None) -> Source:
+    """Resolve a `source:` value relative to the project directory."""
+    if not looks_like_path(text):
+        if con is not None and text not in con.list_tables():
+            raise DataError(f"the warehouse has no table '{text}'")
+        return Source(text, table_name=text)
+    pattern = text if Path(text).is_absolute() else str(base_dir / text)
+    files = sorted(glob.glob(pattern, recursive=True))
+    if Path(pattern).is_dir():
+        files = sorted(str(p) for p in Path(pattern).rglob("*") if p.suffix.lower() in FILE_FORMATS)
+    files = [f for f in files if Path(f).is_file()]
+    if not files:
+        raise DataError(f"no file matches '{text}' (looked for {pattern})")
+    formats = {FILE_FORMATS.get(Path(f).suffix.lower()) for f in files}
+    if None in formats or len(formats) != 1:
+        raise DataError(
+            f"'{text}' must match files of one format: .parquet, .csv or .jsonl "
+            f"(found {', '.join(sorted({Path(f).suffix or '(none)' for f in files}))})"
+        )
+    return Source(text, tuple(files), formats.pop() or "")

@@ -1,0 +1,123 @@
+"""Read `cynosure.yml`: YAML with positions, the schema, then every cross-check, in one pass."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from cynosure.errors import Problem, ProjectError
+from cynosure.metrics.compile import compile_metrics
+from cynosure.metrics.plan import Plan
+from cynosure.project.checks import build_tree, check_settings
+from cynosure.project.errors_map import problems_from_validation
+from cynosure.project.model import ProjectModel
+from cynosure.project.yamlmarks import Located, load_located
+from cynosure.tree.structure import Tree
+
+
+@dataclass
+class Spec:
+    """A loaded project: the validated model, its compiled plan and tree, and where it lives."""
+
+    model: ProjectModel
+    plan: Plan
+    tree: Tree
+    file: Path
+    located: Located = field(repr=False)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.file.parent
+
+    def problem(self, path: tuple[str | int, ...], message: str, hint: str = "") -> Problem:
+        """A Problem located at `path` of the project file."""
+        line, column = self.located.where(path)
+        dotted = ".".join(str(p) for p in path)
+        return Problem(message, dotted, str(self.file), line, column, hint)
+
+
+def read_spec(path: str | Path) -> Spec:
+    """Load and statically check a project file; raise ProjectError listing every problem."""
+    file = Path(path)
+    if file.is_dir():
+        file = file / "cynosure.yml"
+    if not file.exists():
+        raise ProjectError(
+            [
+                Problem(
+                    f"no project file at {file}",
+                    file=str(file),
+                    hint="run `cynosure demo` to create an example, or pass -p PATH",
+                )
+            ]
+        )
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(
+            [Problem(f"cannot read the project file: {exc}", file=str(file))]
+        ) from None
+    return parse_spec(text, file)
+
+
+def _validate(
+    located: Located, name: str, problems: list[Problem]
+) -> tuple[ProjectModel, set[str]]:
+    """Validate the schema; set aside what fails (and report it) so later checks still run.
+
+    Returns the model of what is valid and the names of metrics that failed: they still count
+    as defined when other sections refer to them, so one typo yields one message.
+    """
+    data = copy.deepcopy(located.data)
+    invalid: set[str] = set()
+    optional = {k for k, f in ProjectModel.model_fields.items() if not f.is_required()}
+    for _ in range(4):
+        try:
+            return ProjectModel.model_validate(data), invalid
+        except ValidationError as exc:
+            problems.extend(problems_from_validation(exc, located, name))
+            pruned = False
+            for error in exc.errors():
+                loc = error["loc"]
+                metrics = data.get("metrics")
+                if loc[0] == "metrics" and len(loc) > 1 and isinstance(metrics, dict):
+                    if loc[1] in metrics:
+                        del metrics[loc[1]]
+                        invalid.add(str(loc[1]))
+                        pruned = True
+                elif loc[0] in optional and loc[0] in data:
+                    del data[loc[0]]
+                    pruned = True
+            if not pruned:
+                break
+    raise ProjectError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+
+
+def parse_spec(text: str, file: Path) -> Spec:
+    """Check the text of a project file (located at `file`, for messages and relative paths)."""
+    name = str(file)
+    located = load_located(text, name)
+    problems = list(located.problems)
+    if located.data is not None and not isinstance(located.data, dict):
+        problems.append(
+            Problem(
+                "the project file must be a mapping of keys to values", file=name, line=1, column=1
+            )
+        )
+    if problems:
+        raise ProjectError(problems)
+    model, invalid = _validate(located, name, problems)
+    spec = Spec(model, Plan(), Tree(None, {}), file.resolve(), located)
+
+    def report(path: tuple[str | int, ...], message: str, hint: str) -> None:
+        problems.append(spec.problem(path, message, hint))
+
+    spec.plan = compile_metrics(model, report, also_known=invalid)
+    check_settings(model, report, also_known=invalid)
+    spec.tree = build_tree(model, report, also_known=invalid)
+    if problems:
+        raise ProjectError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+    return spec

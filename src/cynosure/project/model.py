@@ -1,0 +1,148 @@
+"""The validated shape of `cynosure.yml` (pydantic, unknown keys forbidden)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+METRIC_KINDS = (
+    "count",
+    "users",
+    "sum",
+    "mean",
+    "ratio",
+    "formula",
+    "threshold",
+    "conversion",
+    "retention",
+)
+LIFECYCLES = ("new", "retained", "resurrected", "churned")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_WINDOW = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
+
+
+def parse_window(value: object) -> int:
+    """`2d` -> 2, `2w` -> 14; a bare integer is a number of days."""
+    if isinstance(value, bool):
+        raise ValueError("a window is written like 7d or 2w")
+    if isinstance(value, int):
+        days = value
+    else:
+        match = _WINDOW.match(str(value))
+        if not match:
+            raise ValueError(f"'{value}' is not a window; write it like 7d (days) or 2w (weeks)")
+        days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    if days < 1:
+        raise ValueError("a window must be at least 1 day")
+    return days
+
+
+Window = Annotated[int, BeforeValidator(parse_window)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventsConfig(_Strict):
+    source: str
+    entity: str = "user_id"
+    time: str = "timestamp"
+    name: str = "event"
+    dimensions: list[str] = Field(default_factory=list)
+    properties: list[str] = Field(default_factory=list)
+
+    def columns(self) -> list[str]:
+        """Every column the project may refer to, in declaration order."""
+        return [self.entity, self.time, self.name, *self.dimensions, *self.properties]
+
+
+class EntitiesConfig(_Strict):
+    source: str
+    key: str
+    created: str | None = None
+
+
+class Threshold(_Strict):
+    at_least: int = Field(ge=1)
+    unit: Literal["events", "days"] = "events"
+    of: Literal["users", "entities"] = "entities"
+    where: str | None = None
+
+
+class Conversion(_Strict):
+    event: str
+    within: Window
+
+
+class Retention(_Strict):
+    after: Window
+    within: Window = 7
+
+
+class MetricDef(_Strict):
+    label: str | None = None
+    description: str | None = None
+    owner: str | None = None
+    candidate: bool = False
+    unit: str | None = None
+
+    count: Literal[True] | None = None
+    users: Literal[True] | None = None
+    sum: str | None = None
+    mean: str | None = None
+    ratio: list[str] | None = Field(default=None, min_length=2, max_length=2)
+    formula: str | None = None
+    threshold: Threshold | None = None
+    conversion: Conversion | None = None
+    retention: Retention | None = None
+
+    where: str | None = None
+    lifecycle: Literal["new", "retained", "resurrected", "churned"] | None = None
+    cumulative: bool = False
+
+    def kinds(self) -> list[str]:
+        """The aggregation keys that are set (a valid metric has exactly one)."""
+        return [k for k in METRIC_KINDS if getattr(self, k) is not None]
+
+    @property
+    def kind(self) -> str:
+        kinds = self.kinds()
+        return kinds[0] if kinds else ""
+
+
+class Target(_Strict):
+    metric: str
+    value: float
+    by: date
+    grain: Literal["day", "week", "month"] | None = None
+
+
+class Intervention(_Strict):
+    name: str
+    date: date
+    end: date | None = None
+    segment: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    description: str | None = None
+
+
+class ProjectModel(_Strict):
+    project: str
+    timezone: str = "UTC"
+    week_start: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    warehouse: str | None = None
+    events: EventsConfig
+    entities: EntitiesConfig | None = None
+    metrics: dict[str, MetricDef]
+    north_star: str | None = None
+    tree: dict[str, str | list[str]] = Field(default_factory=dict)
+    guardrails: list[str] = Field(default_factory=list)
+    outcomes: list[str] = Field(default_factory=list)
+    targets: list[Target] = Field(default_factory=list)
+    interventions: list[Intervention] = Field(default_factory=list)

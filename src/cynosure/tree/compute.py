@@ -1,0 +1,221 @@
+"""The tree at one period against a baseline: values, changes and exact contributions."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from cynosure.engine.compute import period_is_complete
+from cynosure.engine.periods import Grain, label, parse_period, period_start
+from cynosure.errors import PeriodError, Problem
+from cynosure.project.load import Spec
+from cynosure.results import Result, clean, fmt, pct
+from cynosure.tree.attribution import shapley
+
+if TYPE_CHECKING:
+    from cynosure.api import Project
+
+SPARK_PERIODS = 12
+IDENTITY_TOLERANCE = 1e-6
+
+
+class TreeNode(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    metric: str
+    label: str
+    parent: str | None
+    depth: int
+    edge: str | None  # "formula" (exact) or "driver" (statistical) for the edge to the parent
+    value: float | None
+    baseline_value: float | None
+    change: float | None
+    change_relative: float | None
+    contribution: float | None  # to the parent's change (formula edges only)
+    contribution_to_north_star: float | None
+    owner: str | None
+    history: list[float | None]
+
+
+class TreeResult(Result):
+    """Where the North Star stands at a period, and which inputs moved it."""
+
+    north_star: str | None
+    grain: str
+    period: str
+    baseline: str
+    period_complete: bool
+    nodes: list[TreeNode]
+
+    def summary(self) -> list[str]:
+        if not self.nodes:
+            return ["The project declares no tree."]
+        root = self.nodes[0]
+        direction = "flat"
+        if root.change:
+            direction = "up" if root.change > 0 else "down"
+        lines = [
+            f"{root.label} was {fmt(root.value)} in {self.period}, {direction} "
+            f"{pct(root.change_relative)} ({fmt(root.change)}) from {self.baseline}."
+        ]
+        if not self.period_complete:
+            lines.append(f"{self.period} is not over yet: its numbers are partial.")
+        movers = [
+            n
+            for n in self.nodes[1:]
+            if n.contribution_to_north_star is not None and n.parent == root.metric
+        ]
+        movers.sort(key=lambda n: -abs(n.contribution_to_north_star or 0))
+        if movers and root.change:
+            parts = [
+                f"{m.label} {fmt(m.contribution_to_north_star)} ({pct(m.change_relative)} itself)"
+                for m in movers
+            ]
+            lines.append("Contributions to the change: " + "; ".join(parts) + ".")
+        return lines
+
+
+def build_tree_result(
+    project: Project,
+    frame: pd.DataFrame,
+    grain: Grain,
+    first: date,
+    last: date,
+    period: str | None,
+    baseline: str | None,
+) -> TreeResult:
+    """Assemble the tree for `period` (default: the last complete one) against `baseline`."""
+    spec = project.spec
+    week_start = spec.model.week_start
+    periods = list(frame.index)
+    if not periods:
+        raise PeriodError("there is no event data yet")
+    current = _pick(
+        period, grain, week_start, periods, default=_last_complete(periods, grain, first, last)
+    )
+    position = periods.index(current)
+    if baseline is None:
+        if position == 0:
+            raise PeriodError(f"{label(current, grain)} is the first period: there is no baseline")
+        before = periods[position - 1]
+    else:
+        before = _pick(baseline, grain, week_start, periods, default=None)
+    nodes = _nodes(spec, frame, current, before)
+    return TreeResult(
+        north_star=spec.model.north_star,
+        grain=grain,
+        period=label(current, grain),
+        baseline=label(before, grain),
+        period_complete=period_is_complete(current, grain, first, last),
+        nodes=nodes,
+    )
+
+
+def _last_complete(periods: list[date], grain: Grain, first: date, last: date) -> date:
+    complete = [p for p in periods if period_is_complete(p, grain, first, last)]
+    return complete[-1] if complete else periods[-1]
+
+
+def _pick(
+    text: str | None, grain: Grain, week_start: str, periods: list[date], default: date | None
+) -> date:
+    if text is None:
+        assert default is not None
+        return default
+    kind, start = parse_period(text, week_start)
+    if kind != grain:
+        raise PeriodError(
+            f"'{text}' is a {kind}, but the tree is computed by {grain}; "
+            f"give both periods in the same form"
+        )
+    start = period_start(start, grain, week_start)
+    if start not in periods:
+        span = f"{label(periods[0], grain)} to {label(periods[-1], grain)}"
+        raise PeriodError(f"there is no data for {text}; the data covers {span}")
+    return start
+
+
+def _nodes(spec: Spec, frame: pd.DataFrame, current: date, before: date) -> list[TreeNode]:
+    tree = spec.tree
+    order = tree.walk()
+    if not order and spec.model.north_star:
+        order = [(spec.model.north_star, None, 0)]
+    contributions: dict[str, float] = {}
+    for edge in tree.edges.values():
+        if edge.formula is None:
+            continue
+        now = {c: float(frame.at[current, c]) for c in edge.children}
+        then = {c: float(frame.at[before, c]) for c in edge.children}
+        contributions.update(shapley(edge.formula, then, now))
+    to_star: dict[str, float | None] = {}
+    nodes = []
+    history_index = list(frame.index).index(current)
+    for metric, parent, depth in order:
+        value, base = float(frame.at[current, metric]), float(frame.at[before, metric])
+        change = value - base
+        edge = tree.edges.get(parent) if parent else None
+        exact = edge is not None and edge.exact
+        contribution = contributions.get(metric) if exact else None
+        if parent is None:
+            to_star[metric] = change
+        elif contribution is not None and to_star.get(parent) is not None:
+            parent_change = float(frame.at[current, parent]) - float(frame.at[before, parent])
+            share = contribution / parent_change if parent_change else math.nan
+            to_star[metric] = (to_star[parent] or 0.0) * share if parent_change else None
+        else:
+            to_star[metric] = None
+        history = frame[metric].iloc[max(0, history_index - SPARK_PERIODS + 1) : history_index + 1]
+        definition = spec.model.metrics[metric]
+        nodes.append(
+            TreeNode(
+                metric=metric,
+                label=definition.label or metric,
+                parent=parent,
+                depth=depth,
+                edge=("formula" if exact else "driver") if parent else None,
+                value=clean(value),
+                baseline_value=clean(base),
+                change=clean(change),
+                change_relative=clean(change / abs(base)) if base else None,
+                contribution=clean(contribution),
+                contribution_to_north_star=clean(to_star[metric]),
+                owner=definition.owner,
+                history=[clean(v) for v in history],
+            )
+        )
+    return nodes
+
+
+def check_identities(spec: Spec, frame: pd.DataFrame) -> list[Problem]:
+    """Each formula edge must hold on the data: parent == formula(children) in every period."""
+    problems = []
+    for edge in spec.tree.edges.values():
+        if edge.formula is None:
+            continue
+        expected = pd.Series(
+            edge.formula.evaluate({c: frame[c] for c in edge.children}),
+            index=frame.index,
+            dtype="float64",
+        )
+        actual = frame[edge.parent]
+        both = actual.notna() & expected.notna() & np.isfinite(expected)
+        scale = np.maximum(actual.abs(), expected.abs()).clip(lower=1e-12)
+        gap = ((actual - expected).abs() / scale)[both]
+        bad = gap[gap > IDENTITY_TOLERANCE]
+        if len(bad):
+            worst = bad.idxmax()
+            problems.append(
+                spec.problem(
+                    ("tree", edge.parent),
+                    f"{edge.parent} does not equal {edge.formula.text} on the data: in "
+                    f"{len(bad)} of {int(both.sum())} weeks, worst {label(worst, 'week')} with "
+                    f"{fmt(actual[worst])} vs {fmt(expected[worst])}",
+                    "make it a list of drivers if it is not an exact identity",
+                )
+            )
+    return problems
