@@ -49,7 +49,11 @@ class Project:
 
     @classmethod
     def load(cls, path: str | Path = "cynosure.yml", *, memory_limit: str | None = None) -> Project:
-        """Read and check the project file against its data; raise ProjectError listing all problems."""
+        """Read the project file and check it against its data.
+
+        Raises:
+            ProjectError: listing every problem found, each with its file position.
+        """
         spec = read_spec(path)
         con = connect(spec.model.warehouse, spec.base_dir, memory_limit=memory_limit)
         problems, events, entities = check_data(spec, con)

@@ -117,11 +117,11 @@ class RefreshResult(Result):
                 f"Rolled up {self.events:,} events into {self.rows:,} entity-day rows "
                 f"in {self.seconds:.1f} s."
             )
-        elif self.files_read == 0:
+        elif self.files_read == 0 and self.days_recomputed == 0:
             text = "The rollup is up to date; no new events."
         else:
             text = (
-                f"Read {self.files_read} changed source unit(s) and recomputed "
+                f"Read {self.files_read} new or changed source file(s) and recomputed "
                 f"{self.days_recomputed} day(s) in {self.seconds:.2f} s."
             )
         lines = [text]

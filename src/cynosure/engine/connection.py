@@ -39,5 +39,7 @@ def connect(url: str | None, base_dir: Path, *, memory_limit: str | None = None)
 def _tune_duckdb(con: Any, memory_limit: str | None) -> None:
     # DuckDB draws progress bars on stderr even without a terminal: ours is the one to show.
     con.raw_sql("SET enable_progress_bar = false")
+    # Rollups are keyed by (entity, day), never read in insertion order: let DuckDB stream.
+    con.raw_sql("SET preserve_insertion_order = false")
     if memory_limit:
         con.raw_sql(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")

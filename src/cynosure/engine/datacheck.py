@@ -86,8 +86,8 @@ def _check_expressions(spec: Spec, events: ir.Table) -> list[Problem]:
     problems = []
     columns = spec.model.events.columns()
     for name, metric in spec.model.metrics.items():
-        for key in ("sum", "mean"):
-            text = getattr(metric, key)
+        for aggregate in ("sum", "mean"):
+            text = getattr(metric, aggregate)
             if text is None:
                 continue
             parsed = parse(text, columns, boolean=False)
@@ -98,7 +98,7 @@ def _check_expressions(spec: Spec, events: ir.Table) -> list[Problem]:
             except Exception as exc:  # Ibis type errors: report them in the user's terms
                 problems.append(
                     spec.problem(
-                        ("metrics", name, key),
+                        ("metrics", name, aggregate),
                         f"cannot compute '{text}': {_first_line(exc)}",
                         "sum and mean need numeric properties",
                     )
@@ -116,7 +116,7 @@ def _check_expressions(spec: Spec, events: ir.Table) -> list[Problem]:
 
 
 def _filters(metric: object) -> list[tuple[tuple[str, ...], str]]:
-    found = []
+    found: list[tuple[tuple[str, ...], str]] = []
     where = getattr(metric, "where", None)
     if where:
         found.append((("where",), where))

@@ -1,4 +1,4 @@
-"""Each entity's start day: its `created` time when an entities table gives one, else its first event."""
+"""Each entity's start day: its `created` time from the entities table, else its first event."""
 
 from __future__ import annotations
 

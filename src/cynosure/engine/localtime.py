@@ -9,23 +9,23 @@ _WALL = dt.Timestamp()
 
 
 @ibis.udf.scalar.builtin(name="timezone")
-def _in_zone(zone: str, moment: _UTC) -> _WALL:  # type: ignore[valid-type, empty-body]
+def _in_zone(zone: str, moment: _UTC) -> _WALL:  # type: ignore[valid-type]
     """DuckDB's `timezone(zone, timestamptz)`: the wall-clock time in `zone`."""
 
 
 def as_timestamp(column: ir.Value) -> ir.TimestampValue:
     """The column as a timestamp (strings from CSV/JSON are parsed; naive means UTC)."""
     if column.type().is_timestamp():
-        return column  # type: ignore[return-value]
+        return column
     if column.type().is_date():
-        return column.cast("timestamp")  # type: ignore[return-value]
-    return column.cast("timestamp")  # type: ignore[return-value]
+        return column.cast("timestamp")
+    return column.cast("timestamp")
 
 
 def local_day(moment: ir.TimestampValue, zone: str) -> ir.DateValue:
     """The local calendar day of `moment` in `zone`; naive timestamps are read as UTC."""
     if zone == "UTC":
-        if moment.type().timezone is not None:  # type: ignore[attr-defined]
+        if moment.type().timezone is not None:
             # The session zone is UTC (Ibis sets it), so the cast takes the UTC date.
             return moment.cast(dt.Timestamp()).date()
         return moment.date()

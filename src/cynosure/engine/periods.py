@@ -21,7 +21,7 @@ def check_grain(grain: str) -> Grain:
         raise PeriodError(
             f"The grain must be one of {{'day', 'week', 'month'}}. Got '{grain}' instead."
         )
-    return grain  # type: ignore[return-value]
+    return grain
 
 
 def period_start_expr(day: ir.DateValue, grain: Grain, week_start: str) -> ir.DateValue:

@@ -2,12 +2,13 @@
 
 Every metric is computed from this table, never from raw events. One row per entity and local
 day holds one column per measure of the plan (`m0` counts every event). Change detection works
-per *unit* of the source (a file, or the whole table) and per local day: a unit whose size and
-modification time are unchanged is not read at all; for a changed unit the events per day are
-counted and compared with what was rolled up, and only the days whose counts differ are
-recomputed, from every unit. Late events (for a day already rolled up) therefore land in the
-right day, and appending a day of events touches one day of the rollup. An edit that leaves a
-file's per-day counts unchanged is not detected; `refresh(full=True)` rebuilds everything.
+per *unit* of the source (a file, or the whole table) and per UTC hour: a unit whose size and
+modification time are unchanged is not read at all; for a changed unit the events per hour are
+counted (a cheap scan of one column, no time-zone work) and compared with what was rolled up,
+and only the local days overlapping an hour whose count differs are recomputed, from every
+unit. Late events (for a day already rolled up) therefore land in the right day, and appending
+a day of events touches one day of the rollup. An edit that leaves a file's per-hour counts
+unchanged is not detected; `refresh(full=True)` rebuilds everything.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -30,7 +32,7 @@ from cynosure.metrics.plan import Plan
 from cynosure.project.model import EventsConfig
 
 UNITS = "cynosure_units"
-UNIT_DAYS = "cynosure_unit_days"
+UNIT_HOURS = "cynosure_unit_hours"
 FILE_COLUMN = "cynosure_file"
 Progress = Callable[[str], None]
 
@@ -127,13 +129,18 @@ class Rollup:
                     aggregates[f"m{index}"] = value.count(where=where)
         return t.group_by(entity=t.cynosure_entity, day=t.cynosure_day).aggregate(**aggregates)
 
-    def _day_counts(self, events: ir.Table) -> pd.DataFrame:
-        """Events per (unit, local day), including events that cannot be rolled up (day NULL)."""
-        t = self._dated(events)
-        unit = t[FILE_COLUMN] if FILE_COLUMN in t.columns else ibis.literal(self._table_unit())
-        counts = t.group_by(unit=unit, day=t.cynosure_day).aggregate(
-            n=t.count(),
-            skipped=t.count(where=t.cynosure_entity.isnull() | t.cynosure_day.isnull()),
+    def _hour_counts(self, events: ir.Table) -> pd.DataFrame:
+        """Events per (unit, UTC hour), and how many cannot be rolled up (no entity or time)."""
+        moment = as_timestamp(events[self.events.time])
+        hour = moment.epoch_seconds().cast("int64") // 3600
+        unit = (
+            events[FILE_COLUMN]
+            if FILE_COLUMN in events.columns
+            else ibis.literal(self._table_unit())
+        )
+        entity = events[self.events.entity]
+        counts = events.group_by(unit=unit, hour=hour).aggregate(
+            n=events.count(), skipped=events.count(where=entity.isnull() | hour.isnull())
         )
         return self.con.execute(counts)
 
@@ -143,14 +150,14 @@ class Rollup:
     def _build(self) -> RefreshStats:
         events = self._events()
         self.con.create_table(self.name, self.rollup_expr(events), overwrite=True)
-        counts = self._day_counts(events)
+        counts = self._hour_counts(events)
         self._save_state(self.source.units(), counts, replace_all=True)
         stats = RefreshStats(self.name, full=True, units_read=len(self.source.units()))
         return self._count(stats, counts)
 
     def _update(self, say: Progress) -> RefreshStats:
         stats = RefreshStats(self.name, full=False)
-        stored_units, stored_days = self._load_state()
+        stored_units, stored_hours = self._load_state()
         current = {u.name: u for u in self.source.units()}
         changed = [
             name
@@ -160,10 +167,13 @@ class Rollup:
         removed = [name for name in stored_units if name not in current]
         if not changed and not removed:
             return stats
-        counts = self._day_counts(self._events(None if self.source.is_table else changed))
+        if changed:
+            counts = self._hour_counts(self._events(None if self.source.is_table else changed))
+        else:  # only removals: nothing to read
+            counts = pd.DataFrame({"unit": [], "hour": [], "n": [], "skipped": []})
         stats.units_read = len(changed)
-        before = stored_days[stored_days.unit.isin(changed + removed)]
-        affected = _differing_days(before, counts)
+        before = stored_hours[stored_hours.unit.isin(changed + removed)]
+        affected = _local_days(_differing_hours(before, counts), self.timezone)
         if affected:
             say(f"Recomputing {len(affected)} day(s) with new or changed events")
             self._recompute(affected)
@@ -178,7 +188,7 @@ class Rollup:
         # A coarse UTC window lets the reader skip row groups; the exact cut is by local day.
         low = ibis.timestamp(pd.Timestamp(min(days) - timedelta(days=1)))
         high = ibis.timestamp(pd.Timestamp(max(days) + timedelta(days=2)))
-        naive = moment.cast("timestamp") if moment.type().timezone else moment  # type: ignore[attr-defined]
+        naive = moment.cast("timestamp") if moment.type().timezone else moment
         window = events.filter((naive >= low) & (naive < high))
         fresh = self.rollup_expr(window)
         fresh = fresh.filter(fresh.day.isin([ibis.date(d) for d in days]))
@@ -187,7 +197,7 @@ class Rollup:
 
     def _delete_days(self, days: list[date]) -> None:
         listed = ", ".join(f"DATE '{d.isoformat()}'" for d in days)  # our own dates, not input
-        self.con.raw_sql(f'DELETE FROM "{self.name}" WHERE day IN ({listed})')  # type: ignore[attr-defined]
+        self.con.raw_sql(f'DELETE FROM "{self.name}" WHERE day IN ({listed})')
 
     def _count(self, stats: RefreshStats, counts: pd.DataFrame) -> RefreshStats:
         stats.events = int(counts.n.sum()) if len(counts) else 0
@@ -204,19 +214,19 @@ class Rollup:
                 {"rollup": "string", "unit": "string", "size": "int64", "mtime_ns": "int64"}
             )
             self.con.create_table(UNITS, schema=schema)
-        if UNIT_DAYS not in tables:
+        if UNIT_HOURS not in tables:
             schema = ibis.schema(
-                {"rollup": "string", "unit": "string", "day": "date", "n": "int64"}
+                {"rollup": "string", "unit": "string", "hour": "int64", "n": "int64"}
             )
-            self.con.create_table(UNIT_DAYS, schema=schema)
+            self.con.create_table(UNIT_HOURS, schema=schema)
 
     def _load_state(self) -> tuple[dict[str, tuple[int, int]], pd.DataFrame]:
         units = self.con.table(UNITS)
-        days = self.con.table(UNIT_DAYS)
+        hours = self.con.table(UNIT_HOURS)
         unit_rows = self.con.execute(units.filter(units.rollup == self.name))
-        day_rows = self.con.execute(days.filter(days.rollup == self.name))
+        hour_rows = self.con.execute(hours.filter(hours.rollup == self.name))
         stored = {row.unit: (int(row.size), int(row.mtime_ns)) for row in unit_rows.itertuples()}
-        return stored, day_rows
+        return stored, hour_rows
 
     def _save_state(
         self,
@@ -232,8 +242,8 @@ class Rollup:
         else:
             listed = ", ".join("'" + u.replace("'", "''") + "'" for u in drop or [])
             condition = f"rollup = '{name}' AND unit IN ({listed})" if listed else "FALSE"
-        for table in (UNITS, UNIT_DAYS):
-            self.con.raw_sql(f"DELETE FROM {table} WHERE {condition}")  # type: ignore[attr-defined]
+        for table in (UNITS, UNIT_HOURS):
+            self.con.raw_sql(f"DELETE FROM {table} WHERE {condition}")
         if units:
             frame = pd.DataFrame(
                 {
@@ -244,30 +254,38 @@ class Rollup:
                 }
             )
             self.con.insert(UNITS, frame)
-        kept = counts[counts.day.notna()]
+        kept = counts[counts.hour.notna()]
         if len(kept):
             frame = pd.DataFrame(
                 {
                     "rollup": self.name,
                     "unit": kept.unit.astype(str),
-                    "day": pd.to_datetime(kept.day).dt.date,
+                    "hour": kept.hour.astype("int64"),
                     "n": kept.n.astype("int64"),
                 }
             )
-            self.con.insert(UNIT_DAYS, frame)
+            self.con.insert(UNIT_HOURS, frame)
 
 
-def _differing_days(before: pd.DataFrame, after: pd.DataFrame) -> list[date]:
-    """Local days whose event count differs between two (unit, day, n) tables."""
+def _differing_hours(before: pd.DataFrame, after: pd.DataFrame) -> list[int]:
+    """UTC hours (since the epoch) whose event count differs between two (unit, hour, n) tables."""
 
     def keyed(frame: pd.DataFrame) -> pd.Series:
-        frame = frame[frame.day.notna()]
-        index = pd.MultiIndex.from_arrays(
-            [frame.unit.astype(str), pd.to_datetime(frame.day).dt.date]
-        )
+        frame = frame[frame.hour.notna()]
+        index = pd.MultiIndex.from_arrays([frame.unit.astype(str), frame.hour.astype("int64")])
         return pd.Series(frame.n.astype("int64").to_numpy(), index=index)
 
     old, new = keyed(before), keyed(after)
     joined = pd.concat([old.rename("old"), new.rename("new")], axis=1).fillna(0)
     differing = joined[joined.old != joined.new]
-    return sorted({day for _, day in differing.index})
+    return sorted({int(hour) for _, hour in differing.index})
+
+
+def _local_days(hours: list[int], timezone: str) -> list[date]:
+    """The local days that overlap any of the UTC `hours` (a half-hour zone can split one)."""
+    zone = ZoneInfo(timezone)
+    days: set[date] = set()
+    for hour in hours:
+        for second in (hour * 3600, hour * 3600 + 3599):
+            days.add(datetime.fromtimestamp(second, tz=UTC).astimezone(zone).date())
+    return sorted(days)

@@ -33,7 +33,12 @@ ARITHMETIC: dict[type[exp.Expression], Callable[[Any, Any], Any]] = {
     exp.Mul: operator.mul,
     exp.Div: operator.truediv,
 }
-FUNCTIONS = {exp.Lower: "lower", exp.Upper: "upper", exp.Length: "length", exp.Abs: "abs"}
+FUNCTIONS: dict[type[exp.Expression], str] = {
+    exp.Lower: "lower",
+    exp.Upper: "upper",
+    exp.Length: "length",
+    exp.Abs: "abs",
+}
 ALLOWED_FUNCTIONS = ("lower", "upper", "length", "abs", "coalesce")
 ALLOWED_OPERATORS = "= != <> < <= > >= AND OR NOT IN BETWEEN IS [NOT] NULL LIKE ILIKE + - * / ( )"
 
@@ -120,14 +125,20 @@ def _check(node: exp.Expression, columns: list[str]) -> None:
                 f"unknown column '{node.name}'", hint=did_you_mean(node.name, columns)
             )
         return
-    structural = (*BOOLEAN_NODES, *COMPARISONS, *ARITHMETIC, *FUNCTIONS, exp.Coalesce)
+    structural: tuple[type[exp.Expression], ...] = (
+        *BOOLEAN_NODES,
+        *COMPARISONS,
+        *ARITHMETIC,
+        *FUNCTIONS,
+        exp.Coalesce,
+    )
     if isinstance(node, (exp.Anonymous, exp.Func)) and not isinstance(node, structural):
         name = node.sql_name() if not isinstance(node, exp.Anonymous) else node.name
         raise ExpressionError(
             f"the function '{name.lower()}' is not allowed",
             hint=f"allowed functions: {', '.join(ALLOWED_FUNCTIONS)}",
         )
-    allowed = (
+    allowed: tuple[type[exp.Expression], ...] = (
         *BOOLEAN_NODES,
         *COMPARISONS,
         *ARITHMETIC,

@@ -86,7 +86,9 @@ def _eval(node: ast.expr, values: Mapping[str, Any]) -> Any:
 
 def _divide(left: Any, right: Any) -> Any:
     if np.isscalar(right) and np.isscalar(left):
-        return math.nan if right == 0 or _isnan(right) or _isnan(left) else left / right
+        if right == 0 or _isnan(right) or _isnan(left):
+            return math.nan
+        return left / right  # type: ignore[operator]
     denominator = right.where(right != 0) if hasattr(right, "where") else right
     return left / denominator
 

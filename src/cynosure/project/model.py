@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -118,14 +118,14 @@ class MetricDef(_Strict):
 class Target(_Strict):
     metric: str
     value: float
-    by: date
+    by: dt.date
     grain: Literal["day", "week", "month"] | None = None
 
 
 class Intervention(_Strict):
     name: str
-    date: date
-    end: date | None = None
+    date: dt.date
+    end: dt.date | None = None
     segment: dict[str, str | int | float | bool] = Field(default_factory=dict)
     description: str | None = None
 

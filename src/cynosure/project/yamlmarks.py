@@ -82,4 +82,4 @@ def _walk(node: yaml.Node, path: Path_, located: Located, file: str) -> Any:
 def _scalar(node: yaml.Node) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         return yaml.safe_load(yaml.serialize(node))
-    return yaml.SafeLoader("").construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    return yaml.SafeLoader("").construct_object(node, deep=True)

@@ -145,18 +145,22 @@ def _nodes(spec: Spec, frame: pd.DataFrame, current: date, before: date) -> list
     order = tree.walk()
     if not order and spec.model.north_star:
         order = [(spec.model.north_star, None, 0)]
+
+    def at(period: date, metric: str) -> float:
+        return float(frame[metric].loc[period])
+
     contributions: dict[str, float] = {}
-    for edge in tree.edges.values():
-        if edge.formula is None:
+    for formula_edge in tree.edges.values():
+        if formula_edge.formula is None:
             continue
-        now = {c: float(frame.at[current, c]) for c in edge.children}
-        then = {c: float(frame.at[before, c]) for c in edge.children}
-        contributions.update(shapley(edge.formula, then, now))
+        now = {c: at(current, c) for c in formula_edge.children}
+        then = {c: at(before, c) for c in formula_edge.children}
+        contributions.update(shapley(formula_edge.formula, then, now))
     to_star: dict[str, float | None] = {}
     nodes = []
     history_index = list(frame.index).index(current)
     for metric, parent, depth in order:
-        value, base = float(frame.at[current, metric]), float(frame.at[before, metric])
+        value, base = at(current, metric), at(before, metric)
         change = value - base
         edge = tree.edges.get(parent) if parent else None
         exact = edge is not None and edge.exact
@@ -164,7 +168,7 @@ def _nodes(spec: Spec, frame: pd.DataFrame, current: date, before: date) -> list
         if parent is None:
             to_star[metric] = change
         elif contribution is not None and to_star.get(parent) is not None:
-            parent_change = float(frame.at[current, parent]) - float(frame.at[before, parent])
+            parent_change = at(current, parent) - at(before, parent)
             share = contribution / parent_change if parent_change else math.nan
             to_star[metric] = (to_star[parent] or 0.0) * share if parent_change else None
         else:
@@ -204,17 +208,17 @@ def check_identities(spec: Spec, frame: pd.DataFrame) -> list[Problem]:
         )
         actual = frame[edge.parent]
         both = actual.notna() & expected.notna() & np.isfinite(expected)
-        scale = np.maximum(actual.abs(), expected.abs()).clip(lower=1e-12)
+        scale = pd.concat([actual.abs(), expected.abs()], axis=1).max(axis=1).clip(lower=1e-12)
         gap = ((actual - expected).abs() / scale)[both]
         bad = gap[gap > IDENTITY_TOLERANCE]
         if len(bad):
-            worst = bad.idxmax()
+            worst: date = bad.idxmax()  # type: ignore[assignment]
             problems.append(
                 spec.problem(
                     ("tree", edge.parent),
                     f"{edge.parent} does not equal {edge.formula.text} on the data: in "
                     f"{len(bad)} of {int(both.sum())} weeks, worst {label(worst, 'week')} with "
-                    f"{fmt(actual[worst])} vs {fmt(expected[worst])}",
+                    f"{fmt(actual.loc[worst])} vs {fmt(expected.loc[worst])}",
                     "make it a list of drivers if it is not an exact identity",
                 )
             )

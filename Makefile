@@ -1,0 +1,36 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo-out/tunewave
+
+.PHONY: demo test lint install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+# Install, generate the demo product, and run the main job on it end to end.
+demo: install
+	$(BIN)/cynosure demo $(DEMO_DIR)
+	$(BIN)/cynosure validate -p $(DEMO_DIR)
+	$(BIN)/cynosure tree -p $(DEMO_DIR)
+	$(BIN)/cynosure metrics -p $(DEMO_DIR) --grain month
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+# Install everything the tests need, then lint, type-check and run the whole suite.
+test: lint
+	$(BIN)/pytest -n 2 -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
