@@ -119,6 +119,7 @@ def metrics(
     metric: Annotated[
         list[str] | None, typer.Option("--metric", "-m", help="Only these metrics.")
     ] = None,
+    last: Annotated[int, typer.Option(help="How many recent periods to show as columns.")] = 4,
     as_json: JsonOption = False,
 ) -> None:
     """What are my metrics over time?"""
@@ -127,7 +128,7 @@ def metrics(
         result = p.metrics(grain, start=start, end=end, names=metric or None, progress=step)
     if not emit(result, as_json):
         owners = {n: p.spec.model.metrics[n].owner for n in result.metrics}
-        show_metrics(result, out, owners)
+        show_metrics(result, out, owners, last=max(1, last))
         for line in result.summary():
             out.print(line, highlight=False)
 

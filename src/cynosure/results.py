@@ -26,7 +26,9 @@ def fmt(value: float | None, unit: str | None = None) -> str:
     magnitude = abs(value)
     if magnitude >= 1e6:
         return f"{value / 1e6:,.2f}M"
-    if magnitude >= 1000:
+    if magnitude >= 1e4:
+        return f"{value / 1e3:,.1f}k"
+    if magnitude >= 1000 or float(value).is_integer():
         return f"{value:,.0f}"
     if magnitude >= 10:
         return f"{value:,.1f}"

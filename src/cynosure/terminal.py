@@ -34,35 +34,38 @@ def _change_text(change: float | None) -> Text:
     return Text(pct(change), style=style)
 
 
-def show_metrics(result: MetricsResult, console: Console, owners: dict[str, str | None]) -> None:
+def show_metrics(
+    result: MetricsResult, console: Console, owners: dict[str, str | None], last: int = 4
+) -> None:
+    """A table: one row per metric, the last `last` periods as columns, change and trend."""
+    wide = console.width >= 120
+    room = console.width - (24 + 10 + 15 + (22 if wide else 0) + 4)
+    last = max(1, min(last, room // 11))
+    first = next(iter(result.metrics.values()), [])
+    shown = first[-last:]
     table = Table(title=f"Metrics by {result.grain}", title_justify="left")
-    table.add_column("metric")
-    table.add_column("period")
-    table.add_column("value", justify="right")
-    table.add_column("change", justify="right")
-    table.add_column("trend")
-    table.add_column("owner", style="dim")
+    table.add_column("metric", no_wrap=True, overflow="ellipsis", max_width=24)
+    for point in shown:
+        header = point.period + ("" if point.complete else "*")
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+    table.add_column("change", justify="right", no_wrap=True)
+    table.add_column("trend", no_wrap=True)
+    if wide:
+        table.add_column("owner", style="dim", no_wrap=True)
     for name, points in result.metrics.items():
-        complete = [p for p in points if p.complete] or points
-        if not complete:
-            continue
-        last = complete[-1]
-        previous = complete[-2].value if len(complete) > 1 else None
-        change = (
-            (last.value - previous) / abs(previous) if last.value is not None and previous else None
-        )
+        complete = [p for p in points if p.complete and p.value is not None]
+        change = None
+        if len(complete) > 1 and complete[-2].value:
+            change = (complete[-1].value - complete[-2].value) / abs(complete[-2].value)  # type: ignore[operator]
         label = result.labels.get(name, name)
         if name == result.north_star:
             label = f"★ {label}"
-        table.add_row(
-            label,
-            last.period,
-            fmt(last.value),
-            _change_text(change),
-            sparkline([p.value for p in complete]),
-            owners.get(name) or "",
-        )
+        values = [fmt(p.value) for p in points[-last:]]
+        cells = [label, *values, _change_text(change), sparkline([p.value for p in points], 12)]
+        table.add_row(*cells, *([owners.get(name) or ""] if wide else []))
     console.print(table)
+    if any(not p.complete for p in shown):
+        console.print("* partial period: the data does not cover all of it", style="dim")
 
 
 def show_tree(result: TreeResult, console: Console) -> None:
@@ -70,6 +73,7 @@ def show_tree(result: TreeResult, console: Console) -> None:
     if not result.period_complete:
         title += " [partial period]"
     console.print(Text(title, style="bold"))
+    console.print(Text("→★: the node's share of the North Star's change", style="dim"))
     if not result.nodes:
         console.print("No tree declared.")
         return
@@ -88,8 +92,8 @@ def _node_line(node: TreeNode, *, star: bool = False) -> Text:
     line.append(f"  {fmt(node.value)}")
     line.append("  ")
     line.append_text(_change_text(node.change_relative))
-    if node.contribution is not None:
-        line.append(f"  contributes {fmt(node.contribution)}", style="cyan")
+    if node.contribution_to_north_star is not None and not star:
+        line.append(f"  →★ {fmt(node.contribution_to_north_star)}", style="cyan")
     elif node.edge == "driver":
         line.append("  driver", style="dim")
     line.append(f"  {sparkline(node.history, 12)}", style="magenta")

@@ -59,9 +59,10 @@ class TreeResult(Result):
         direction = "flat"
         if root.change:
             direction = "up" if root.change > 0 else "down"
+        size = f"{abs(root.change_relative) * 100:.1f}% " if root.change_relative else ""
         lines = [
             f"{root.label} was {fmt(root.value)} in {self.period}, {direction} "
-            f"{pct(root.change_relative)} ({fmt(root.change)}) from {self.baseline}."
+            f"{size}({fmt(root.change)}) from {self.baseline}."
         ]
         if not self.period_complete:
             lines.append(f"{self.period} is not over yet: its numbers are partial.")
