@@ -23,9 +23,9 @@ from cynosure.engine.periods import (
 )
 from cynosure.engine.rollup import Progress, Rollup
 from cynosure.engine.sources import Source
-from cynosure.errors import ProjectError, UnknownMetricError
+from cynosure.errors import DataError, ProjectError, UnknownMetricError
 from cynosure.metrics.expressions import did_you_mean
-from cynosure.project.load import Spec, read_spec
+from cynosure.project.load import Spec, inspect_spec, read_text, sort_problems
 from cynosure.results import MetricsResult, Point, RefreshResult
 from cynosure.tree.compute import TreeResult, build_tree_result, check_identities
 
@@ -54,11 +54,19 @@ class Project:
         Raises:
             ProjectError: listing every problem found, each with its file position.
         """
-        spec = read_spec(path)
-        con = connect(spec.model.warehouse, spec.base_dir, memory_limit=memory_limit)
-        problems, events, entities = check_data(spec, con)
+        file, text = read_text(path)
+        spec, problems = inspect_spec(text, file)
+        if spec is None:
+            raise ProjectError(sort_problems(problems))
+        try:
+            con = connect(spec.model.warehouse, spec.base_dir, memory_limit=memory_limit)
+        except DataError as exc:
+            problems.append(spec.problem(("warehouse",), str(exc)))
+            raise ProjectError(sort_problems(problems)) from None
+        data_problems, events, entities = check_data(spec, con)
+        problems += data_problems
         if problems or events is None:
-            raise ProjectError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+            raise ProjectError(sort_problems(problems))
         return cls(spec, con, events, entities)
 
     # -- facts ------------------------------------------------------------------------------

@@ -61,7 +61,12 @@ def show_metrics(
         if name == result.north_star:
             label = f"★ {label}"
         values = [fmt(p.value) for p in points[-last:]]
-        cells = [label, *values, _change_text(change), sparkline([p.value for p in points], 12)]
+        cells: list[str | Text] = [
+            label,
+            *values,
+            _change_text(change),
+            sparkline([p.value for p in points], 12),
+        ]
         table.add_row(*cells, *([owners.get(name) or ""] if wide else []))
     console.print(table)
     if any(not p.complete for p in shown):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from cynosure import DataError, Project, ProjectError
+from cynosure import Project, ProjectError
 
 EVENTS = pd.DataFrame(
     {
@@ -105,10 +105,13 @@ def test_files_of_mixed_formats_are_refused(tmp_path: Path) -> None:
         Project.load(write_project(tmp_path, "events/*"))
 
 
-def test_an_unopenable_warehouse_is_a_data_error(tmp_path: Path) -> None:
+def test_an_unopenable_warehouse_is_a_located_problem(tmp_path: Path) -> None:
     (tmp_path / "events.parquet").write_bytes(b"")
     EVENTS.to_parquet(tmp_path / "events.parquet")
     (tmp_path / "not-a-db").write_text("this is not a database")
     path = write_project(tmp_path, "events.parquet", warehouse="duckdb:///not-a-db")
-    with pytest.raises(DataError, match="cannot open the warehouse"):
+    with pytest.raises(ProjectError) as caught:
         Project.load(path)
+    (problem,) = caught.value.problems
+    assert problem.path == "warehouse"
+    assert "cannot open the warehouse 'duckdb:///not-a-db'" in problem.message

@@ -11,7 +11,14 @@ from ibis.backends import BaseBackend
 
 from cynosure.engine.sources import Source, resolve
 from cynosure.errors import DataError, Problem
-from cynosure.metrics.expressions import Parsed, compile_expr, did_you_mean, literal_values, parse
+from cynosure.metrics.expressions import (
+    ExpressionError,
+    Parsed,
+    compile_expr,
+    did_you_mean,
+    literal_values,
+    parse,
+)
 from cynosure.project.load import Spec
 
 NAMES_CACHE = "cynosure_event_names"
@@ -90,7 +97,9 @@ def _check_expressions(spec: Spec, events: ir.Table) -> list[Problem]:
             text = getattr(metric, aggregate)
             if text is None:
                 continue
-            parsed = parse(text, columns, boolean=False)
+            parsed = _parsed(text, columns, boolean=False)
+            if parsed is None:
+                continue
             try:
                 value = compile_expr(parsed, events)
                 if not value.type().is_numeric():
@@ -104,8 +113,11 @@ def _check_expressions(spec: Spec, events: ir.Table) -> list[Problem]:
                     )
                 )
         for key, text in _filters(metric):
+            condition = _parsed(text, columns, boolean=True)
+            if condition is None:
+                continue
             try:
-                compile_expr(parse(text, columns, boolean=True), events)
+                compile_expr(condition, events)
             except Exception as exc:
                 problems.append(
                     spec.problem(
@@ -126,6 +138,14 @@ def _filters(metric: object) -> list[tuple[tuple[str, ...], str]]:
     return found
 
 
+def _parsed(text: str, columns: list[str], *, boolean: bool) -> Parsed | None:
+    """The parsed expression, or None when it is wrong (already reported by the loader)."""
+    try:
+        return parse(text, columns, boolean=boolean)
+    except ExpressionError:
+        return None
+
+
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
@@ -139,8 +159,8 @@ def _check_event_names(
     wanted: list[tuple[tuple[str | int, ...], str]] = []
     for name, metric in spec.model.metrics.items():
         for key, text in _filters(metric):
-            parsed: Parsed = parse(text, columns, boolean=True)
-            for value, _ in literal_values(parsed, name_column):
+            parsed = _parsed(text, columns, boolean=True)
+            for value, _ in literal_values(parsed, name_column) if parsed else []:
                 wanted.append((("metrics", name, *key), value))
         if metric.conversion is not None:
             wanted.append((("metrics", name, "conversion", "event"), metric.conversion.event))

@@ -70,14 +70,22 @@ class Parsed:
         return {c.name for c in self.tree.find_all(exp.Column)}
 
 
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to `word`, if one is close enough to be a likely typo."""
+    options = sorted(set(choices))
+    same_case = [o for o in options if o.lower() == word.lower()]
+    if same_case:
+        return same_case[0]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A hint naming the closest choice, or listing them when none is close."""
     options = sorted(set(choices))
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if not close:
-        close = [o for o in options if o.lower() == word.lower()]
-    if close:
-        return f"did you mean '{close[0]}'?"
+    match = closest(word, options)
+    if match is not None:
+        return f"did you mean '{match}'?"
     shown = ", ".join(options[:12]) + (" ..." if len(options) > 12 else "")
     return f"known: {shown}" if options else ""
 
@@ -88,9 +96,17 @@ def parse(text: str, columns: Iterable[str], *, boolean: bool) -> Parsed:
         raise ExpressionError("an expression is required here")
     try:
         statements = sqlglot.parse(text, read="duckdb")
-    except sqlglot.errors.SqlglotError as exc:
-        first = str(exc).splitlines()[0]
-        raise ExpressionError(f"cannot parse '{text}': {first}") from None
+    except sqlglot.errors.ParseError as exc:
+        column = next((e.get("col") for e in exc.errors if e.get("col")), None)
+        near = f" near column {column}" if column else ""
+        raise ExpressionError(
+            f"cannot parse '{text}': it is incomplete or malformed{near}",
+            hint="write it like event = 'song_played' AND country IN ('US', 'GB')",
+        ) from None
+    except sqlglot.errors.SqlglotError:
+        raise ExpressionError(
+            f"cannot parse '{text}'", hint="write it like event = 'song_played'"
+        ) from None
     if len(statements) != 1 or statements[0] is None:
         raise ExpressionError(f"'{text}' must be a single expression, not several statements")
     tree = statements[0]
@@ -121,6 +137,11 @@ def _check(node: exp.Expression, columns: list[str]) -> None:
                 f"'{node.sql()}' names a table; refer to event columns by name alone"
             )
         if node.name not in columns:
+            if node.this.quoted:  # "x" is a column in SQL; strings take single quotes
+                raise ExpressionError(
+                    f'unknown column "{node.name}"',
+                    hint=f"strings take single quotes: '{node.name}'",
+                )
             raise ExpressionError(
                 f"unknown column '{node.name}'", hint=did_you_mean(node.name, columns)
             )

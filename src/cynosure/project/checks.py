@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from cynosure.metrics.compile import Report, find_cycles
-from cynosure.metrics.expressions import did_you_mean
+from cynosure.metrics.compile import NAME, Report, find_cycles
+from cynosure.metrics.expressions import closest, did_you_mean
 from cynosure.metrics.formula import FormulaError, parse_formula
 from cynosure.project.model import ProjectModel
 from cynosure.tree.structure import Edge, Tree
@@ -18,18 +18,18 @@ def check_settings(
     try:
         ZoneInfo(model.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        report(
-            ("timezone",),
-            f"unknown time zone '{model.timezone}'",
-            did_you_mean(model.timezone, available_timezones())
-            or "use an IANA name such as Europe/Berlin",
-        )
+        match = closest(model.timezone, available_timezones())
+        hint = f"did you mean '{match}'?" if match else "use an IANA name such as Europe/Berlin"
+        report(("timezone",), f"unknown time zone '{model.timezone}'", hint)
     known = set(model.metrics) | set(also_known)
+    suggestions = [name for name in known if NAME.match(name)]
 
     def need(path: tuple[str | int, ...], name: str) -> None:
         if name not in known:
             report(
-                path, f"the metric '{name}' is not defined under metrics", did_you_mean(name, known)
+                path,
+                f"the metric '{name}' is not defined under metrics",
+                did_you_mean(name, suggestions),
             )
 
     if model.north_star is not None:

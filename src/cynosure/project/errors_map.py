@@ -14,15 +14,51 @@ from cynosure.project.yamlmarks import Located
 
 
 def problems_from_validation(exc: ValidationError, located: Located, file: str) -> list[Problem]:
-    """One Problem per pydantic error, with the file position of the offending key."""
-    problems = []
+    """One Problem per offending place, with the file position of the offending key.
+
+    Pydantic reports a value that fits no member of a union once per member; those become one
+    problem that names every accepted form.
+    """
+    grouped: dict[tuple[str | int, ...], list[Any]] = {}
     for error in exc.errors():
-        path = _data_path(error["loc"], located.data)
+        grouped.setdefault(_data_path(error["loc"], located.data), []).append(error)
+    problems = []
+    for path, errors in grouped.items():
         line, column = located.where(path)
         dotted = ".".join(str(p) for p in path)
-        message, hint = _describe(error, path)
+        if len(errors) > 1 and all(e["type"] in TYPE_NAMES for e in errors):
+            forms = " or ".join(dict.fromkeys(TYPE_NAMES[e["type"]] for e in errors))
+            message, hint = f"must be {forms}; got {_shown(errors[0].get('input'))}", ""
+        else:
+            message, hint = _describe(errors[0], path)
         problems.append(Problem(message, dotted, file, line, column, hint))
     return problems
+
+
+TYPE_NAMES = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "date_type": "a date (2026-03-31)",
+    "date_from_datetime_parsing": "a date (2026-03-31)",
+}
+EXAMPLES = {
+    "metrics": "e.g.  listeners: {users: true, where: \"event = 'song_played'\"}",
+    "events": "e.g.  events: {source: data/events.parquet, entity: user_id, time: timestamp}",
+    "entities": "e.g.  entities: {source: data/users.parquet, key: user_id, created: signed_up_at}",
+}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
@@ -53,6 +89,21 @@ def _describe(error: Any, path: tuple[str | int, ...]) -> tuple[str, str]:
         got = error.get("input")
         hint = did_you_mean(str(got), _literal_options(expected)) if isinstance(got, str) else ""
         return f"must be one of {expected}; got {got!r}", hint
+    if kind in ("model_type", "dict_type"):
+        section = str(path[0]) if path else ""
+        return (
+            f"must be a mapping of keys to values, not {_shown(error.get('input'))}",
+            EXAMPLES.get(section, ""),
+        )
+    if kind == "list_type":
+        got = error.get("input")
+        if key == "ratio":
+            parts = [p.strip() for p in str(got).split("/")] if "/" in str(got) else []
+            form = f"[{', '.join(parts)}]" if len(parts) == 2 else "[numerator, denominator]"
+            return f"must be a list of two metrics, not {_shown(got)}", f"write ratio: {form}"
+        return f"must be a list, e.g. [a, b]; got {_shown(got)}", ""
+    if kind in TYPE_NAMES:
+        return f"must be {TYPE_NAMES[kind]}; got {_shown(error.get('input'))}", ""
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]

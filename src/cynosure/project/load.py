@@ -39,28 +39,31 @@ class Spec:
         return Problem(message, dotted, str(self.file), line, column, hint)
 
 
-def read_spec(path: str | Path) -> Spec:
-    """Load and statically check a project file; raise ProjectError listing every problem."""
+def read_text(path: str | Path) -> tuple[Path, str]:
+    """The project file's path and text (a directory means its cynosure.yml)."""
     file = Path(path)
     if file.is_dir():
         file = file / "cynosure.yml"
     if not file.exists():
-        raise ProjectError(
-            [
-                Problem(
-                    f"no project file at {file}",
-                    file=str(file),
-                    hint="run `cynosure demo` to create an example, or pass -p PATH",
-                )
-            ]
-        )
+        hint = "run `cynosure demo` to create an example, or pass -p PATH"
+        raise ProjectError([Problem(f"no project file at {file}", file=str(file), hint=hint)])
     try:
-        text = file.read_text(encoding="utf-8")
+        return file, file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ProjectError(
             [Problem(f"cannot read the project file: {exc}", file=str(file))]
         ) from None
+
+
+def read_spec(path: str | Path) -> Spec:
+    """Load and statically check a project file; raise ProjectError listing every problem."""
+    file, text = read_text(path)
     return parse_spec(text, file)
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    """Problems in file order."""
+    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
 
 
 def _validate(
@@ -93,23 +96,39 @@ def _validate(
                     pruned = True
             if not pruned:
                 break
-    raise ProjectError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+    raise ProjectError(sort_problems(problems))
 
 
 def parse_spec(text: str, file: Path) -> Spec:
-    """Check the text of a project file (located at `file`, for messages and relative paths)."""
+    """Check the text of a project file; raise ProjectError listing every problem."""
+    spec, problems = inspect_spec(text, file)
+    if problems or spec is None:
+        raise ProjectError(sort_problems(problems))
+    return spec
+
+
+def inspect_spec(text: str, file: Path) -> tuple[Spec | None, list[Problem]]:
+    """Every static problem of a project file, and its Spec when the file is usable at all.
+
+    The Spec is returned even when some sections are wrong, so that the data checks can run
+    and report in the same pass; it is None when the file cannot be read as a project.
+    """
     name = str(file)
     located = load_located(text, name)
     problems = list(located.problems)
-    if located.data is not None and not isinstance(located.data, dict):
+    if located.data is None:
+        return None, problems
+    if not isinstance(located.data, dict):
         problems.append(
             Problem(
                 "the project file must be a mapping of keys to values", file=name, line=1, column=1
             )
         )
-    if problems:
-        raise ProjectError(problems)
-    model, invalid = _validate(located, name, problems)
+        return None, problems
+    try:
+        model, invalid = _validate(located, name, problems)
+    except ProjectError:
+        return None, problems
     spec = Spec(model, Plan(), Tree(None, {}), file.resolve(), located)
 
     def report(path: tuple[str | int, ...], message: str, hint: str) -> None:
@@ -118,6 +137,4 @@ def parse_spec(text: str, file: Path) -> Spec:
     spec.plan = compile_metrics(model, report, also_known=invalid)
     check_settings(model, report, also_known=invalid)
     spec.tree = build_tree(model, report, also_known=invalid)
-    if problems:
-        raise ProjectError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
-    return spec
+    return spec, problems

@@ -30,32 +30,93 @@ class Located:
         return self.marks.get((), (None, None))
 
 
-def load_located(text: str, file: str) -> Located:
-    """Parse `text`; YAML syntax errors and duplicate keys become located problems."""
+class _Loader(yaml.SafeLoader):
+    """The safe loader, except that an impossible date stays text for the schema to report."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+    except ValueError:
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+def load_located(text: str, file: str) -> Located:
+    """Parse `text`; syntax errors, duplicate keys and odd keys become located problems.
+
+    PyYAML builds the data (anchors and merge keys included); the composed node tree gives the
+    positions and shows what plain loading would silently accept, such as a repeated key.
+    """
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        message = f"not valid YAML: {exc.problem or exc}"
-        return Located(None, problems=[Problem(message, file=file, line=line, column=col)])
-    located = Located(None)
-    if root is None:
-        located.data = {}
-        return located
-    located.marks[()] = (root.start_mark.line + 1, root.start_mark.column + 1)
-    located.data = _walk(root, (), located, file)
+        return Located(None, problems=[_syntax_problem(exc, file, text)])
+    except (yaml.YAMLError, TypeError) as exc:  # e.g. a list used as a key
+        return Located(None, problems=[Problem(f"not valid YAML: {exc}", file=file)])
+    located = Located({} if data is None else data)
+    if root is not None:
+        located.marks[()] = (root.start_mark.line + 1, root.start_mark.column + 1)
+        _walk(root, (), located, file)
     return located
 
 
-def _walk(node: yaml.Node, path: Path_, located: Located, file: str) -> Any:
+OPENERS = {"flow sequence": "'['", "flow mapping": "'{'", "quoted scalar": "quote"}
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+    message = f"not valid YAML: {exc.problem or exc}"
+    context = exc.context or ""
+    opener = next((name for key, name in OPENERS.items() if key in context), None)
+    unclosed = _unbalanced_quote_line(text, line)
+    if opener and exc.context_mark is not None:
+        opened = exc.context_mark
+        message += (
+            f"; the {opener} opened at line {opened.line + 1}, column "
+            f"{opened.column + 1} is never closed"
+        )
+    elif unclosed is not None:
+        message += f"; the quote opened at line {unclosed} is never closed"
+    return Problem(message, file=file, line=line, column=column)
+
+
+def _unbalanced_quote_line(text: str, before: int | None) -> int | None:
+    """The first line (before `before`) with an odd number of double quotes, if any."""
+    for number, line in enumerate(text.splitlines()[: before or 0], start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        if line.replace('\\"', "").count('"') % 2:
+            return number
+    return None
+
+
+def _walk(node: yaml.Node, path: Path_, located: Located, file: str) -> None:
     if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
+        seen: set[str] = set()
         for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            child = (*path, str(key))
             pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if key in result:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                _walk_merged(value_node, path, located, file)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                located.problems.append(
+                    Problem(
+                        "a key must be a plain name, not a list or a mapping",
+                        path=".".join(str(p) for p in path),
+                        file=file,
+                        line=pos[0],
+                        column=pos[1],
+                    )
+                )
+                continue
+            key = key_node.value
+            child = (*path, key)
+            if key in seen:
                 located.problems.append(
                     Problem(
                         f"the key '{key}' appears twice; the later one would silently win",
@@ -66,20 +127,25 @@ def _walk(node: yaml.Node, path: Path_, located: Located, file: str) -> Any:
                         hint="remove or rename one of them",
                     )
                 )
+            seen.add(key)
             located.marks[child] = pos
-            result[key] = _walk(value_node, child, located, file)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        items = []
+            _walk(value_node, child, located, file)
+    elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = (*path, index)
             located.marks[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            items.append(_walk(item, child, located, file))
-        return items
-    return _scalar(node)
+            _walk(item, child, located, file)
 
 
-def _scalar(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        return yaml.safe_load(yaml.serialize(node))
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+def _walk_merged(node: yaml.Node, path: Path_, located: Located, file: str) -> None:
+    """Keys brought in by `<<: *anchor` are located where the anchor defines them."""
+    sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    for source in sources:
+        if isinstance(source, yaml.MappingNode):
+            for key_node, value_node in source.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    child = (*path, key_node.value)
+                    if child not in located.marks:
+                        line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                        located.marks[child] = (line, column)
+                        _walk(value_node, child, located, file)
