@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,8 +98,17 @@ def demo(
         if users < 100 or months < 2:
             fail("the demo needs at least 100 users and 2 months")
         with progress_bar() as step:
-            step(f"Generating {users:,} users over {months} months")
-            summary = generate(directory, users=users, months=months, seed=seed)
+            label = f"Generating {users:,} users over {months} months"
+            step(label)
+            summary = generate(
+                directory,
+                users=users,
+                months=months,
+                seed=seed,
+                progress=lambda done, total: step(f"{label}: {done:,} of {total:,}"),
+            )
+        # A warehouse left by an earlier demo in this folder describes other data.
+        shutil.rmtree(summary.directory / ".cynosure", ignore_errors=True)
         err.print(
             f"Wrote {summary.events:,} events from {summary.users:,} users "
             f"({summary.start} to {summary.end}) to {summary.directory} "
