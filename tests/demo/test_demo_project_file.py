@@ -110,6 +110,7 @@ def test_interventions(project: dict[str, Any]) -> None:
         {
             "name": truths.INCIDENT_NAME,
             "date": truths.INCIDENT_START,
+            "end": truths.INCIDENT_END,
             "segment": dict(truths.INCIDENT_SEGMENT),
         },
     ]
