@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from cynosure.api import Project
+from cynosure.engine.periods import check_grain, parse_period
 from cynosure.errors import CynosureError, ProjectError
 from cynosure.results import Result
 from cynosure.terminal import show_metrics, show_tree
@@ -78,6 +79,15 @@ def emit(result: Result, as_json: bool) -> bool:
     return False
 
 
+def check_options(*, grain: str | None, periods: list[str | None]) -> None:
+    """Refuse a mistyped grain or period at once, before the project and its data load."""
+    if grain is not None:
+        check_grain(grain)
+    for text in periods:
+        if text is not None:
+            parse_period(text, "monday")  # the form does not depend on the week start
+
+
 def open_project(path: Path) -> Project:
     return Project.load(path)
 
@@ -134,6 +144,7 @@ def metrics(
 ) -> None:
     """What are my metrics over time?"""
     with guarded(), progress_bar() as step:
+        check_options(grain=grain, periods=[start, end])
         p = open_project(project)
         result = p.metrics(grain, start=start, end=end, names=metric or None, progress=step)
     if not emit(result, as_json):
@@ -153,6 +164,7 @@ def tree(
 ) -> None:
     """Where does the North Star stand, and which input moved?"""
     with guarded(), progress_bar() as step:
+        check_options(grain=grain, periods=[period, baseline])
         p = open_project(project)
         result = p.tree(period, baseline, grain=grain, progress=step)
     if not emit(result, as_json):

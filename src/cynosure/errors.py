@@ -48,6 +48,11 @@ class ProjectError(CynosureError, ValueError):
 class DataError(CynosureError, ValueError):
     """The event data cannot be read or does not fit the project."""
 
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(f"{message} ({hint})" if hint else message)
+        self.message = message
+        self.hint = hint
+
 
 class UnknownMetricError(CynosureError, KeyError):
     """A metric name that the project does not define."""

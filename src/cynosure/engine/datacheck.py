@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import ibis
 import ibis.expr.types as ir
@@ -32,7 +33,7 @@ def check_data(spec: Spec, con: BaseBackend) -> tuple[list[Problem], Source | No
         events_source = resolve(model.events.source, spec.base_dir, con)
         events = events_source.open(con)
     except DataError as exc:
-        return [spec.problem(("events", "source"), str(exc))], None, None
+        return [spec.problem(("events", "source"), exc.message, exc.hint)], None, None
     columns = dict(events.schema().items())
     for key in ("entity", "time", "name"):
         column = getattr(model.events, key)
@@ -73,7 +74,7 @@ def check_data(spec: Spec, con: BaseBackend) -> tuple[list[Problem], Source | No
             entities_source = resolve(model.entities.source, spec.base_dir, con)
             entity_columns = entities_source.open(con).columns
         except DataError as exc:
-            problems.append(spec.problem(("entities", "source"), str(exc)))
+            problems.append(spec.problem(("entities", "source"), exc.message, exc.hint))
         else:
             for key in ("key", "created"):
                 column = getattr(model.entities, key)
@@ -146,8 +147,26 @@ def _parsed(text: str, columns: list[str], *, boolean: bool) -> Parsed | None:
         return None
 
 
+INCOMPARABLE = re.compile(r"Arguments (.+?):(\w+) and (.+?):(\w+) are not comparable")
+TYPE_WORDS = {"string": "text", "boolean": "true/false", "date": "a date"}
+
+
 def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    """The error in the user's terms (Ibis names types and literals its own way)."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    match = INCOMPARABLE.search(text)
+    if match:
+        left, left_type, right, right_type = match.groups()
+        right = re.sub(r"^Literal\((.*)\)$", r"\1", right)
+
+        def word(kind: str) -> str:
+            return TYPE_WORDS.get(kind, "a number" if kind[:3] in ("int", "flo", "dec") else kind)
+
+        return (
+            f"{left} holds {word(left_type)} but is compared with {right} "
+            f"({word(right_type)}); quote text values like '{right}'"
+        )
+    return text
 
 
 def _check_event_names(

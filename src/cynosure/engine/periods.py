@@ -18,9 +18,9 @@ GRAINS: tuple[Grain, ...] = ("day", "week", "month")
 
 def check_grain(grain: str) -> Grain:
     if grain not in GRAINS:
-        raise PeriodError(
-            f"The grain must be one of {{'day', 'week', 'month'}}. Got '{grain}' instead."
-        )
+        match = next((g for g in GRAINS if grain.lower().startswith(g[:3])), None)
+        hint = f"; did you mean '{match}'?" if match else ""
+        raise PeriodError(f"the grain must be day, week or month, not '{grain}'{hint}")
     return grain
 
 
@@ -90,7 +90,8 @@ def parse_period(text: str, week_start: str) -> tuple[Grain, date]:
         if match := _MONTH.match(text):
             return "month", date(int(match.group(1)), int(match.group(2)), 1)
     except ValueError as exc:
-        raise PeriodError(f"'{text}' is not a valid period: {exc}") from None
+        detail = "weeks run from W01 to W52 or W53" if "W" in text else str(exc)
+        raise PeriodError(f"'{text}' is not a valid period: {detail}") from None
     raise PeriodError(
         f"'{text}' is not a period; write 2026-W23 (ISO week), 2026-06 (month) or 2026-06-14 (day)"
     )

@@ -80,7 +80,13 @@ def resolve(text: str, base_dir: Path, con: BaseBackend | None = None) -> Source
     """Resolve a `source:` value relative to the project directory."""
     if not looks_like_path(text):
         if con is not None and text not in con.list_tables():
-            raise DataError(f"the warehouse has no table '{text}'")
+            files = sorted(p.name for p in base_dir.glob(f"{text}.*") if p.suffix in FILE_FORMATS)
+            hint = (
+                f"did you mean the file '{files[0]}'?"
+                if files
+                else "give a file path or glob (data/events/*.parquet) or a table name"
+            )
+            raise DataError(f"the warehouse has no table '{text}'", hint)
         return Source(text, table_name=text)
     pattern = text if Path(text).is_absolute() else str(base_dir / text)
     files = sorted(glob.glob(pattern, recursive=True))

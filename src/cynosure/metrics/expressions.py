@@ -86,7 +86,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     match = closest(word, options)
     if match is not None:
         return f"did you mean '{match}'?"
-    shown = ", ".join(options[:12]) + (" ..." if len(options) > 12 else "")
+    shown = ", ".join(options[:30]) + (" ..." if len(options) > 30 else "")
     return f"known: {shown}" if options else ""
 
 
@@ -97,6 +97,13 @@ def parse(text: str, columns: Iterable[str], *, boolean: bool) -> Parsed:
     try:
         statements = sqlglot.parse(text, read="duckdb")
     except sqlglot.errors.ParseError as exc:
+        described = " ".join(str(e.get("description", "")) for e in exc.errors)
+        if "arguments" in described and "<class" not in described:
+            raise ExpressionError(
+                f"cannot parse '{text}': {described.rstrip('.').lower()}",
+                hint=f"allowed functions: {', '.join(ALLOWED_FUNCTIONS)}, each with one argument "
+                "(coalesce takes several)",
+            ) from None
         column = next((e.get("col") for e in exc.errors if e.get("col")), None)
         near = f" near column {column}" if column else ""
         raise ExpressionError(

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cynosure.errors import Problem
-from cynosure.metrics.expressions import did_you_mean
+from cynosure.metrics.expressions import closest, did_you_mean
 from cynosure.project.model import ProjectModel
 from cynosure.project.yamlmarks import Located
 
@@ -20,7 +20,7 @@ def problems_from_validation(exc: ValidationError, located: Located, file: str) 
     problem that names every accepted form.
     """
     grouped: dict[tuple[str | int, ...], list[Any]] = {}
-    for error in exc.errors():
+    for error in _merge_typos(exc.errors()):
         grouped.setdefault(_data_path(error["loc"], located.data), []).append(error)
     problems = []
     for path, errors in grouped.items():
@@ -35,6 +35,23 @@ def problems_from_validation(exc: ValidationError, located: Located, file: str) 
     return problems
 
 
+def _merge_typos(errors: list[Any]) -> list[Any]:
+    """A required key missing next to an unknown key that is its typo is one mistake, not two."""
+    missing = {(e["loc"][:-1], e["loc"][-1]) for e in errors if e["type"] == "missing"}
+    merged = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            parent, key = error["loc"][:-1], str(error["loc"][-1])
+            for where, wanted in missing:
+                if where == parent and closest(key, [str(wanted)]) is not None:
+                    merged.add((where, wanted))
+    return [
+        e
+        for e in errors
+        if not (e["type"] == "missing" and (e["loc"][:-1], e["loc"][-1]) in merged)
+    ]
+
+
 TYPE_NAMES = {
     "string_type": "text",
     "int_type": "a whole number",
@@ -46,13 +63,14 @@ TYPE_NAMES = {
     "list_type": "a list",
     "dict_type": "a mapping",
     "model_type": "a mapping",
-    "date_type": "a date (2026-03-31)",
-    "date_from_datetime_parsing": "a date (2026-03-31)",
+    "date_type": "a date written YYYY-MM-DD",
+    "date_from_datetime_parsing": "a date written YYYY-MM-DD",
+    "date_parsing": "a date written YYYY-MM-DD",
 }
 EXAMPLES = {
-    "metrics": "e.g.  listeners: {users: true, where: \"event = 'song_played'\"}",
-    "events": "e.g.  events: {source: data/events.parquet, entity: user_id, time: timestamp}",
-    "entities": "e.g.  entities: {source: data/users.parquet, key: user_id, created: signed_up_at}",
+    "metrics": "e.g. listeners: {users: true, where: \"event = 'song_played'\"}",
+    "events": "e.g. events: {source: data/events.parquet, entity: user_id, time: timestamp}",
+    "entities": "e.g. entities: {source: data/users.parquet, key: user_id, created: signed_up_at}",
 }
 
 
@@ -84,6 +102,11 @@ def _describe(error: Any, path: tuple[str | int, ...]) -> tuple[str, str]:
         return f"unknown key '{key}'", did_you_mean(key, allowed) if allowed else ""
     if kind == "missing":
         return f"'{key}' is required here", ""
+    if kind == "literal_error" and error.get("ctx", {}).get("expected") == "True":
+        return (
+            f"can only be true; got {str(error.get('input')).lower()}",
+            f"write {key}: true, or remove it and use another aggregation",
+        )
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         got = error.get("input")
@@ -102,6 +125,15 @@ def _describe(error: Any, path: tuple[str | int, ...]) -> tuple[str, str]:
             form = f"[{', '.join(parts)}]" if len(parts) == 2 else "[numerator, denominator]"
             return f"must be a list of two metrics, not {_shown(got)}", f"write ratio: {form}"
         return f"must be a list, e.g. [a, b]; got {_shown(got)}", ""
+    if kind in ("too_short", "too_long") and key == "ratio":
+        return (
+            f"must name two metrics, not {len(error.get('input') or [])}",
+            "write ratio: [numerator, denominator]",
+        )
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = error.get("ctx", {}).get("ge", error.get("ctx", {}).get("gt"))
+        more = "or more" if kind == "greater_than_equal" else "exclusive"
+        return f"must be {bound} {more}; got {_shown(error.get('input'))}", ""
     if kind in TYPE_NAMES:
         return f"must be {TYPE_NAMES[kind]}; got {_shown(error.get('input'))}", ""
     message = error["msg"]

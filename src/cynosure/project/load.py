@@ -27,6 +27,7 @@ class Spec:
     tree: Tree
     file: Path
     located: Located = field(repr=False)
+    display: str = ""  # the file's name as the user gave it, used in every message
 
     @property
     def base_dir(self) -> Path:
@@ -36,7 +37,7 @@ class Spec:
         """A Problem located at `path` of the project file."""
         line, column = self.located.where(path)
         dotted = ".".join(str(p) for p in path)
-        return Problem(message, dotted, str(self.file), line, column, hint)
+        return Problem(message, dotted, self.display or str(self.file), line, column, hint)
 
 
 def read_text(path: str | Path) -> tuple[Path, str]:
@@ -118,6 +119,17 @@ def inspect_spec(text: str, file: Path) -> tuple[Spec | None, list[Problem]]:
     problems = list(located.problems)
     if located.data is None:
         return None, problems
+    if located.data == {} and not text.strip("\n\t #"):
+        problems.append(
+            Problem(
+                "the project file is empty",
+                file=name,
+                line=1,
+                column=1,
+                hint="run `cynosure demo` to see a complete example",
+            )
+        )
+        return None, problems
     if not isinstance(located.data, dict):
         problems.append(
             Problem(
@@ -129,7 +141,7 @@ def inspect_spec(text: str, file: Path) -> tuple[Spec | None, list[Problem]]:
         model, invalid = _validate(located, name, problems)
     except ProjectError:
         return None, problems
-    spec = Spec(model, Plan(), Tree(None, {}), file.resolve(), located)
+    spec = Spec(model, Plan(), Tree(None, {}), file.resolve(), located, name)
 
     def report(path: tuple[str | int, ...], message: str, hint: str) -> None:
         problems.append(spec.problem(path, message, hint))

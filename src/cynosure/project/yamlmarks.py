@@ -19,6 +19,7 @@ class Located:
     data: Any
     marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    drop: list[tuple[Any, ...]] = field(default_factory=list)
 
     def where(self, path: Path_) -> tuple[int | None, int | None]:
         """The position of `path`, or of its nearest located ancestor."""
@@ -61,9 +62,25 @@ def load_located(text: str, file: str) -> Located:
     if root is not None:
         located.marks[()] = (root.start_mark.line + 1, root.start_mark.column + 1)
         _walk(root, (), located, file)
+    for path in located.drop:  # keys that are not names: reported once, then left out
+        _remove(located.data, path)
     return located
 
 
+def _remove(data: Any, path: tuple[Any, ...]) -> None:
+    *parents, key = path
+    for part in parents:
+        data = data.get(part) if isinstance(data, dict) else None
+    if isinstance(data, dict):
+        data.pop(key, None)
+
+
+def _constructed(node: yaml.ScalarNode) -> Any:
+    """The Python value PyYAML gives a scalar key (2024 -> int, ~ -> None)."""
+    return _Loader("").construct_object(node)
+
+
+_STR = "tag:yaml.org,2002:str"
 OPENERS = {"flow sequence": "'['", "flow mapping": "'{'", "quoted scalar": "quote"}
 
 
@@ -82,7 +99,18 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
         )
     elif unclosed is not None:
         message += f"; the quote opened at line {unclosed} is never closed"
-    return Problem(message, file=file, line=line, column=column)
+    hint = ""
+    problem = str(exc.problem or "")
+    if "'\\t'" in problem or "\t" in problem:
+        message, hint = "not valid YAML: a tab character", "YAML indents with spaces, not tabs"
+    elif (
+        opener is None
+        and unclosed is None
+        and ("<block end>" in problem or "mapping values are not allowed" in problem)
+    ):
+        message = "not valid YAML: this line is not indented like its neighbours"
+        hint = "check its indentation against the lines above; quote a value that contains ': '"
+    return Problem(message, file=file, line=line, column=column, hint=hint)
 
 
 def _unbalanced_quote_line(text: str, before: int | None) -> int | None:
@@ -103,16 +131,20 @@ def _walk(node: yaml.Node, path: Path_, located: Located, file: str) -> None:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 _walk_merged(value_node, path, located, file)
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
+                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a list"
                 located.problems.append(
                     Problem(
-                        "a key must be a plain name, not a list or a mapping",
+                        f"a key must be a name (text), not {shown or 'empty'}",
                         path=".".join(str(p) for p in path),
                         file=file,
                         line=pos[0],
                         column=pos[1],
+                        hint="start names with a letter, or quote the key",
                     )
                 )
+                if isinstance(key_node, yaml.ScalarNode):
+                    located.drop.append((*path, _constructed(key_node)))
                 continue
             key = key_node.value
             child = (*path, key)
