@@ -13,7 +13,7 @@ import yaml
 
 from cynosure import Project
 
-from .reference import reference_series
+from .reference import Reference
 
 COUNTING = ("count", "users", "threshold", "lifecycle")
 
@@ -80,16 +80,19 @@ def project_config(
 
 def build(
     directory: Path,
-    events: pd.DataFrame,
+    events: pd.DataFrame | None,
     metrics: Mapping[str, Any],
     *,
     users: pd.DataFrame | None = None,
     **options: Any,
 ) -> tuple[Project, dict[str, Any]]:
-    """Write events (and an entities table `users`) plus cynosure.yml; load the project."""
+    """Write events (and an entities table `users`) plus cynosure.yml; load the project.
+
+    With a glob source, or no `events`, the event files must already be there.
+    """
     config = project_config(metrics, **options)
     source = config["events"]["source"]
-    if "*" not in source:
+    if events is not None and "*" not in source:
         write_events(events, directory / source)
     if users is not None:
         users.to_parquet(directory / "users.parquet", index=False)
@@ -123,12 +126,14 @@ def check_against_reference(
     grains: tuple[str, ...] = ("day", "week", "month"),
     users: pd.DataFrame | None = None,
 ) -> None:
+    reference = Reference(config, events, users)
     for grain in grains:
-        want = reference_series(config, events, grain, users)
-        assert_frames_match(project.series(grain), want, config)
+        assert_frames_match(project.series(grain), reference.series(grain), config)
 
 
-def events_frame(rows: list[tuple[Any, ...]], columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+def events_frame(
+    rows: list[tuple[Any, ...]], columns: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     """Events from (user_id, timestamp, event, country, amount) tuples; timestamps are UTC."""
     columns = columns or ("user_id", "timestamp", "event", "country", "amount")
     frame = pd.DataFrame(rows, columns=list(columns))

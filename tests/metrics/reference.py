@@ -8,6 +8,13 @@ they are evaluated here by running the hand-written expression directly on the r
 DuckDB (`SELECT ... FROM rows WHERE <filter>`), which shares nothing with Cynosure's parsing and
 compilation of filters. Everything else (local days, periods, the spine, cohorts, lifecycle,
 cumulative totals, formulas) is pandas.
+
+Where the document leaves room, this reading is taken (and the engine agrees):
+- rows with no entity or no time are dropped first, so they neither extend the series nor move
+  "the last day of data";
+- "the last day of data" is the last local day holding a counted event (entities' created
+  days do not extend it);
+- cohorts whose start day falls outside the series' periods are not reported.
 """
 
 from __future__ import annotations
@@ -73,32 +80,38 @@ def spine(first: date, last: date, grain: str, week_start: str) -> list[date]:
 # -- SQL row filters -----------------------------------------------------------------------
 
 
-def sql_mask(rows: pd.DataFrame, condition: str | None) -> pd.Series:
-    """True where `condition` is TRUE for the row (NULL and FALSE do not qualify)."""
-    if not condition:
-        return pd.Series(True, index=rows.index)
-    con = duckdb.connect()
-    try:
-        con.register("rows_", rows.assign(_row=np.arange(len(rows))))
-        hits = con.execute(f"SELECT _row FROM rows_ WHERE ({condition})").fetchall()
-    finally:
-        con.close()
-    mask = np.zeros(len(rows), dtype=bool)
-    mask[[h[0] for h in hits]] = True
-    return pd.Series(mask, index=rows.index)
+class RowSQL:
+    """Evaluates SQL conditions and expressions on each raw event row, in DuckDB."""
 
+    def __init__(self, rows: pd.DataFrame):
+        self.index = rows.index
+        self.con = duckdb.connect()
+        self.con.register("rows_", rows.assign(_row=np.arange(len(rows))))
+        self._masks: dict[str | None, pd.Series] = {}
+        self._values: dict[str, pd.Series] = {}
 
-def sql_values(rows: pd.DataFrame, expression: str) -> pd.Series:
-    """The value of a numeric SQL expression on each row (NaN for NULL)."""
-    con = duckdb.connect()
-    try:
-        con.register("rows_", rows.assign(_row=np.arange(len(rows))))
-        got = con.execute(
-            f"SELECT _row, CAST(({expression}) AS DOUBLE) FROM rows_ ORDER BY _row"
-        ).fetchall()
-    finally:
-        con.close()
-    return pd.Series([np.nan if v is None else v for _, v in got], index=rows.index, dtype=float)
+    def mask(self, condition: str | None) -> pd.Series:
+        """True where `condition` is TRUE for the row (NULL and FALSE do not qualify)."""
+        if condition not in self._masks:
+            hit = np.zeros(len(self.index), dtype=bool)
+            if condition:
+                found = self.con.execute(f"SELECT _row FROM rows_ WHERE ({condition})").fetchall()
+                hit[[row for (row,) in found]] = True
+            else:
+                hit[:] = True
+            self._masks[condition] = pd.Series(hit, index=self.index)
+        return self._masks[condition].copy()
+
+    def values(self, expression: str) -> pd.Series:
+        """The value of a numeric SQL expression on each row (NaN for NULL)."""
+        if expression not in self._values:
+            got = self.con.execute(
+                f"SELECT CAST(({expression}) AS DOUBLE) FROM rows_ ORDER BY _row"
+            ).fetchall()
+            self._values[expression] = pd.Series(
+                [np.nan if v is None else v for (v,) in got], index=self.index, dtype=float
+            )
+        return self._values[expression]
 
 
 # -- formulas ------------------------------------------------------------------------------
@@ -165,6 +178,7 @@ class Reference:
         rows = events[columns].reset_index(drop=True)
         rows = rows[rows[self.entity].notna() & rows[self.time].notna()].reset_index(drop=True)
         self.rows = rows
+        self.sql = RowSQL(rows)
         self.day = local_days(rows[self.time], self.timezone)
         self.first_day: date = min(self.day)
         self.last_day: date = max(self.day)
@@ -202,11 +216,8 @@ class Reference:
             self._memo[name] = self._compute(self.config["metrics"][name]).astype(float)
         return self._memo[name]
 
-    def _zeros(self) -> pd.Series:
-        return pd.Series(0.0, index=self.periods)
-
     def _qualifying(self, where: str | None) -> pd.Index:
-        return self.rows.index[sql_mask(self.rows, where)]
+        return self.rows.index[self.sql.mask(where)]
 
     def _compute(self, m: Mapping[str, Any]) -> pd.Series:
         where = m.get("where")
@@ -225,15 +236,14 @@ class Reference:
             return values.reindex(self.periods, fill_value=0)
         if "sum" in m:
             picked = self._qualifying(where)
-            x = sql_values(self.rows.loc[picked], m["sum"]) if len(picked) else pd.Series()
-            frame = pd.DataFrame({"p": self.period[picked], "x": x})
-            values = frame.groupby("p")["x"].sum(min_count=0) if len(frame) else pd.Series()
+            frame = pd.DataFrame({"p": self.period, "x": self.sql.values(m["sum"])}).loc[picked]
+            values = frame.groupby("p")["x"].sum() if len(frame) else pd.Series(dtype=float)
             values = values.reindex(self.periods, fill_value=0.0).fillna(0.0)
             return values.cumsum() if m.get("cumulative") else values
         if "mean" in m:
             picked = self._qualifying(where)
-            x = sql_values(self.rows.loc[picked], m["mean"]) if len(picked) else pd.Series()
-            frame = pd.DataFrame({"p": self.period[picked], "x": x}).dropna()
+            frame = pd.DataFrame({"p": self.period, "x": self.sql.values(m["mean"])})
+            frame = frame.loc[picked].dropna()
             values = frame.groupby("p")["x"].mean() if len(frame) else pd.Series(dtype=float)
             return values.reindex(self.periods)
         if "ratio" in m:
@@ -241,7 +251,9 @@ class Reference:
             return top / bottom.where(bottom != 0)
         if "formula" in m:
             text = m["formula"]
-            names = [n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)]
+            names = [
+                n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)
+            ]
             return evaluate_formula(text, {n: self.metric(n) for n in names})
         if "threshold" in m:
             return self._threshold(m["threshold"], where)
@@ -260,7 +272,7 @@ class Reference:
         return pd.Series(out, index=self.periods, dtype=float)
 
     def _threshold(self, spec: Mapping[str, Any], outer_where: str | None) -> pd.Series:
-        where = spec.get("where") or outer_where
+        where = " AND ".join(f"({w})" for w in (spec.get("where"), outer_where) if w) or None
         picked = self._qualifying(where)
         frame = pd.DataFrame(
             {
@@ -278,9 +290,9 @@ class Reference:
         return values.reindex(self.periods, fill_value=0)
 
     def _active_days(self, where: str | None, event: str | None = None) -> dict[Any, set[date]]:
-        mask = sql_mask(self.rows, where)
+        mask = self.sql.mask(where)
         if event is not None:
-            mask &= self.rows[self.name] == event
+            mask = mask & (self.rows[self.name] == event)
         out: dict[Any, set[date]] = {}
         for e, d in zip(self.rows[self.entity][mask], self.day[mask], strict=True):
             out.setdefault(e, set()).add(d)
@@ -317,7 +329,8 @@ class Reference:
     def _lifecycle(self, state: str, where: str | None) -> pd.Series:
         picked = self._qualifying(where)
         frame = pd.DataFrame({"p": self.period[picked], "e": self.rows[self.entity][picked]})
-        active = {p: set(frame["e"][frame["p"] == p]) for p in self.periods}
+        groups = frame.groupby("p")["e"].agg(set).to_dict() if len(frame) else {}
+        active = {p: groups.get(p, set()) for p in self.periods}
         first = frame.groupby("e")["p"].min().to_dict() if len(frame) else {}
         out = []
         for i, p in enumerate(self.periods):

@@ -7,8 +7,9 @@ modification time are unchanged is not read at all; for a changed unit the event
 counted (a cheap scan of one column, no time-zone work) and compared with what was rolled up,
 and only the local days overlapping an hour whose count differs are recomputed, from every
 unit. Late events (for a day already rolled up) therefore land in the right day, and appending
-a day of events touches one day of the rollup. An edit that leaves a file's per-hour counts
-unchanged is not detected; `refresh(full=True)` rebuilds everything.
+a day of events touches one day of the rollup. Each hour also carries a checksum of the
+columns the rollup reads, so a corrected value (a renamed event, a changed amount) is found
+even when the count stays the same; `refresh(full=True)` rebuilds everything regardless.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -32,7 +32,8 @@ from cynosure.metrics.plan import Plan
 from cynosure.project.model import EventsConfig
 
 UNITS = "cynosure_units"
-UNIT_HOURS = "cynosure_unit_hours"
+UNIT_HOURS = "cynosure_source_hours"
+CHECKSUM_MODULUS = 2_147_483_647
 FILE_COLUMN = "cynosure_file"
 Progress = Callable[[str], None]
 
@@ -97,12 +98,7 @@ class Rollup:
         return self._open_with_file_column(files)
 
     def _open_with_file_column(self, files: list[str] | None) -> ir.Table:
-        paths = list(files if files is not None else self.source.files)
-        reader: Any = getattr(self.con, f"read_{self.source.format}")
-        options: dict[str, Any] = {"filename": FILE_COLUMN}
-        if self.source.format == "parquet":
-            options["union_by_name"] = True
-        return reader(paths, **options)
+        return self.source.open(self.con, files, filename=FILE_COLUMN)
 
     def _dated(self, events: ir.Table) -> ir.Table:
         moment = as_timestamp(events[self.events.time])
@@ -140,9 +136,24 @@ class Rollup:
         )
         entity = events[self.events.entity]
         counts = events.group_by(unit=unit, hour=hour).aggregate(
-            n=events.count(), skipped=events.count(where=entity.isnull() | hour.isnull())
+            n=events.count(),
+            checksum=self._row_checksum(events).sum(),
+            skipped=events.count(where=entity.isnull() | hour.isnull()),
         )
         return self.con.execute(counts)
+
+    def _row_checksum(self, events: ir.Table) -> ir.IntegerValue:
+        """A hash of every column the rollup depends on: a corrected value changes the sum."""
+        used = {self.events.entity, self.events.time, self.events.name}
+        for measure in self.plan.measures:
+            for parsed in (measure.where, measure.value):
+                if parsed is not None:
+                    used |= parsed.columns()
+        parts = [events[c].hash() % CHECKSUM_MODULUS for c in sorted(used)]
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total
 
     def _table_unit(self) -> str:
         return f"table:{self.source.table_name}"
@@ -170,7 +181,7 @@ class Rollup:
         if changed:
             counts = self._hour_counts(self._events(None if self.source.is_table else changed))
         else:  # only removals: nothing to read
-            counts = pd.DataFrame({"unit": [], "hour": [], "n": [], "skipped": []})
+            counts = pd.DataFrame({"unit": [], "hour": [], "n": [], "checksum": [], "skipped": []})
         stats.units_read = len(changed)
         before = stored_hours[stored_hours.unit.isin(changed + removed)]
         affected = _local_days(_differing_hours(before, counts), self.timezone)
@@ -216,7 +227,13 @@ class Rollup:
             self.con.create_table(UNITS, schema=schema)
         if UNIT_HOURS not in tables:
             schema = ibis.schema(
-                {"rollup": "string", "unit": "string", "hour": "int64", "n": "int64"}
+                {
+                    "rollup": "string",
+                    "unit": "string",
+                    "hour": "int64",
+                    "n": "int64",
+                    "checksum": "int64",
+                }
             )
             self.con.create_table(UNIT_HOURS, schema=schema)
 
@@ -262,22 +279,27 @@ class Rollup:
                     "unit": kept.unit.astype(str),
                     "hour": kept.hour.astype("int64"),
                     "n": kept.n.astype("int64"),
+                    "checksum": kept.checksum.fillna(0).astype("int64"),
                 }
             )
             self.con.insert(UNIT_HOURS, frame)
 
 
 def _differing_hours(before: pd.DataFrame, after: pd.DataFrame) -> list[int]:
-    """UTC hours (since the epoch) whose event count differs between two (unit, hour, n) tables."""
+    """UTC hours (since the epoch) whose events differ (in count or checksum) between two
+    (unit, hour, n, checksum) tables."""
 
-    def keyed(frame: pd.DataFrame) -> pd.Series:
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame[frame.hour.notna()]
         index = pd.MultiIndex.from_arrays([frame.unit.astype(str), frame.hour.astype("int64")])
-        return pd.Series(frame.n.astype("int64").to_numpy(), index=index)
+        values = frame[["n", "checksum"]].fillna(0).astype("int64").to_numpy()
+        return pd.DataFrame(values, index=index, columns=["n", "checksum"])
 
-    old, new = keyed(before), keyed(after)
-    joined = pd.concat([old.rename("old"), new.rename("new")], axis=1).fillna(0)
-    differing = joined[joined.old != joined.new]
+    joined = pd.concat([keyed(before).add_suffix("_old"), keyed(after).add_suffix("_new")], axis=1)
+    joined = joined.fillna(-1)
+    differing = joined[
+        (joined.n_old != joined.n_new) | (joined.checksum_old != joined.checksum_new)
+    ]
     return sorted({int(hour) for _, hour in differing.index})
 
 

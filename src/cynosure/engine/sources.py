@@ -34,10 +34,10 @@ class Unit:
 
 @dataclass(frozen=True)
 class Source:
-    """A resolved `source:` value."""
+    """A resolved `source:` value: a file pattern (listed again at each use) or a table."""
 
     text: str
-    files: tuple[str, ...] = ()
+    pattern: str = ""
     format: str = ""
     table_name: str = ""
 
@@ -45,12 +45,32 @@ class Source:
     def is_table(self) -> bool:
         return bool(self.table_name)
 
+    def files(self) -> list[str]:
+        """The files the pattern matches now; new files count, removed ones are gone."""
+        if Path(self.pattern).is_dir():
+            found = [
+                str(p) for p in Path(self.pattern).rglob("*") if p.suffix.lower() in FILE_FORMATS
+            ]
+        else:
+            found = glob.glob(self.pattern, recursive=True)
+        files = sorted(f for f in found if Path(f).is_file())
+        if not files:
+            raise DataError(f"no file matches '{self.text}' (looked for {self.pattern})")
+        formats = {FILE_FORMATS.get(Path(f).suffix.lower()) for f in files}
+        if None in formats or len(formats) != 1:
+            suffixes = ", ".join(sorted({Path(f).suffix or "(none)" for f in files}))
+            raise DataError(
+                f"'{self.text}' must match files of one format: .parquet, .csv or .jsonl "
+                f"(found {suffixes})"
+            )
+        return files
+
     def units(self) -> list[Unit]:
         """The files as they are now (a table is one unit whose changes are found by scanning)."""
         if self.is_table:
             return [Unit(f"table:{self.table_name}", 0, 0)]
         units = []
-        for name in self.files:
+        for name in self.files():
             try:
                 stat = Path(name).stat()
             except OSError:
@@ -58,16 +78,16 @@ class Source:
             units.append(Unit(name, stat.st_size, stat.st_mtime_ns))
         return units
 
-    def open(self, con: BaseBackend, files: list[str] | None = None) -> ir.Table:
+    def open(self, con: BaseBackend, files: list[str] | None = None, **options: Any) -> ir.Table:
         """An Ibis table over the whole source, or over `files` only."""
         if self.is_table:
             return con.table(self.table_name)
-        paths = list(files if files is not None else self.files)
+        paths = list(files if files is not None else self.files())
         reader: Any = getattr(con, f"read_{self.format}")
+        if self.format == "parquet":
+            options.setdefault("union_by_name", True)
         try:
-            if self.format == "parquet":
-                return reader(paths, union_by_name=True)
-            return reader(paths)
+            return reader(paths, **options)
         except Exception as exc:  # the backend's own parse error, with the file named
             raise DataError(f"cannot read {self.text}: {exc}") from None
 
@@ -89,16 +109,6 @@ def resolve(text: str, base_dir: Path, con: BaseBackend | None = None) -> Source
             raise DataError(f"the warehouse has no table '{text}'", hint)
         return Source(text, table_name=text)
     pattern = text if Path(text).is_absolute() else str(base_dir / text)
-    files = sorted(glob.glob(pattern, recursive=True))
-    if Path(pattern).is_dir():
-        files = sorted(str(p) for p in Path(pattern).rglob("*") if p.suffix.lower() in FILE_FORMATS)
-    files = [f for f in files if Path(f).is_file()]
-    if not files:
-        raise DataError(f"no file matches '{text}' (looked for {pattern})")
-    formats = {FILE_FORMATS.get(Path(f).suffix.lower()) for f in files}
-    if None in formats or len(formats) != 1:
-        raise DataError(
-            f"'{text}' must match files of one format: .parquet, .csv or .jsonl "
-            f"(found {', '.join(sorted({Path(f).suffix or '(none)' for f in files}))})"
-        )
-    return Source(text, tuple(files), formats.pop() or "")
+    source = Source(text, pattern)
+    first = source.files()[0]  # raises a DataError when nothing matches
+    return Source(text, pattern, FILE_FORMATS[Path(first).suffix.lower()])
