@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import pandas as pd
-import pytest
 
 from cynosure import Project
 
