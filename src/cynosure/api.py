@@ -105,7 +105,11 @@ class Project:
         )
 
     def series(self, grain: str = "week", *, progress: Progress | None = None) -> pd.DataFrame:
-        """Every metric at `grain` as a DataFrame indexed by period start (refreshing first)."""
+        """Every metric at `grain` as a DataFrame indexed by period start.
+
+        The first call on a Project refreshes the rollup; later calls reuse it until
+        `refresh()` is called again (a long-running process calls it to see new events).
+        """
         return self._computed(check_grain(grain), progress)[0]
 
     def _computed(self, grain: Grain, progress: Progress | None) -> tuple[pd.DataFrame, date, date]:
@@ -191,6 +195,12 @@ class Project:
         if problems:
             raise ProjectError(problems)
         return stats.summary()[1:]
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Release the warehouse connection."""
