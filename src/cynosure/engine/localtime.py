@@ -1,5 +1,9 @@
 """Local days: the calendar date of a timestamp in the project's time zone."""
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
@@ -31,3 +35,84 @@ def local_day(moment: ir.TimestampValue, zone: str) -> ir.DateValue:
         return moment.date()
     aware = moment.cast(dt.Timestamp(timezone="UTC"))
     return _in_zone(zone, aware).date()
+
+
+US_PER_DAY = 86_400_000_000
+US_PER_HOUR = 3_600_000_000
+_STEP = timedelta(minutes=15)  # every time zone offset in use is a multiple of 15 minutes
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us(moment: _UTC) -> dt.int64:  # type: ignore[valid-type]
+    """Microseconds since 1970-01-01 UTC (DuckDB's `epoch_us`): no calendar work per row."""
+
+
+_HASHES: dict[dt.DataType, Any] = {}
+
+
+def row_hash(value: ir.Value) -> ir.IntegerValue:
+    """DuckDB's `hash` of a value, called directly: Ibis's own `.hash()` casts through BIT,
+    which costs more than the whole scan."""
+    kind = value.type()
+    if kind not in _HASHES:
+
+        def hash_of(x: Any) -> int:  # the body is never run: DuckDB's function is called
+            raise NotImplementedError
+
+        _HASHES[kind] = ibis.udf.scalar.builtin(
+            hash_of, name="hash", signature=((kind,), dt.uint64)
+        )
+    return _HASHES[kind](value)
+
+
+def epoch_us(moment: ir.TimestampValue) -> ir.IntegerValue:
+    """Microseconds since the epoch; naive timestamps are read as UTC."""
+    if moment.type().timezone is None:
+        moment = moment.cast(_UTC)
+    return _epoch_us(moment)
+
+
+def offsets(zone: str, first_us: int, last_us: int) -> list[tuple[int, int]]:
+    """The UTC offsets (microseconds) of `zone` over [first_us, last_us], as a list of
+    (starting at epoch microsecond, offset), first entry starting at `first_us`."""
+    tz = ZoneInfo(zone)
+    start = datetime.fromtimestamp(first_us / 1e6, tz=UTC).replace(second=0, microsecond=0)
+    start -= timedelta(minutes=start.minute % 15)
+    end = datetime.fromtimestamp(last_us / 1e6, tz=UTC) + _STEP
+
+    def offset(moment: datetime) -> int:
+        delta = moment.astimezone(tz).utcoffset() or timedelta(0)
+        return int(delta.total_seconds()) * 1_000_000
+
+    spans = [(first_us, offset(start))]
+    moment = start + _STEP
+    while moment <= end:
+        current = offset(moment)
+        if current != spans[-1][1]:
+            spans.append((int(moment.timestamp()) * 1_000_000, current))
+        moment += _STEP
+    return spans
+
+
+def local_day_number(epoch: ir.IntegerValue, zone: str, span: tuple[int, int]) -> ir.IntegerValue:
+    """Days since 1970-01-01 of the local date of `epoch` (microseconds) in `zone`.
+
+    Exact for events within `span` (first and last epoch microsecond of the data): the zone's
+    offset changes in that span (daylight saving) are spelled out as a CASE, so no calendar
+    work is done per row; the arithmetic is a handful of integer comparisons.
+    """
+    changes = offsets(zone, *span) if zone != "UTC" else [(span[0], 0)]
+    shift: ir.IntegerValue = ibis.literal(changes[-1][1], "int64")
+    if len(changes) > 1:
+        branches = [
+            (epoch < start, off)
+            for (start, _), (_, off) in zip(changes[1:], changes[:-1], strict=True)
+        ]
+        shift = ibis.cases(*branches, else_=changes[-1][1])
+    local = epoch + shift if changes != [(span[0], 0)] else epoch
+    return local // US_PER_DAY
+
+
+def date_of_day_number(number: ir.IntegerValue) -> ir.DateValue:
+    """The date `number` days after 1970-01-01."""
+    return (ibis.date(1970, 1, 1) + number.as_interval("D")).cast("date")

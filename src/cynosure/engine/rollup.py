@@ -14,10 +14,11 @@ even when the count stays the same; `refresh(full=True)` rebuilds everything reg
 
 from __future__ import annotations
 
-import time
+import functools
+import time as clock
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -25,7 +26,14 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from cynosure.engine.localtime import as_timestamp, local_day
+from cynosure.engine.localtime import (
+    US_PER_HOUR,
+    as_timestamp,
+    date_of_day_number,
+    epoch_us,
+    local_day_number,
+    row_hash,
+)
 from cynosure.engine.sources import Source, Unit
 from cynosure.metrics.expressions import compile_expr
 from cynosure.metrics.plan import Plan
@@ -63,7 +71,7 @@ class Rollup:
     plan: Plan
     timezone: str
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         key = self.plan.fingerprint(
             self.source.text, self.timezone, self.events.entity, self.events.time
@@ -80,7 +88,7 @@ class Rollup:
 
     def refresh(self, *, full: bool = False, progress: Progress | None = None) -> RefreshStats:
         """Bring the rollup up to date with the source; rebuild everything if `full`."""
-        started = time.perf_counter()
+        started = clock.perf_counter()
         say = progress or (lambda _: None)
         self._ensure_state()
         if full or not self.exists():
@@ -89,7 +97,7 @@ class Rollup:
         else:
             say("Looking for new events")
             stats = self._update(say)
-        stats.seconds = time.perf_counter() - started
+        stats.seconds = clock.perf_counter() - started
         return stats
 
     def _events(self, files: list[str] | None = None) -> ir.Table:
@@ -100,16 +108,17 @@ class Rollup:
     def _open_with_file_column(self, files: list[str] | None) -> ir.Table:
         return self.source.open(self.con, files, filename=FILE_COLUMN)
 
-    def _dated(self, events: ir.Table) -> ir.Table:
+    def rollup_expr(self, events: ir.Table, span: tuple[int, int]) -> ir.Table:
+        """The rollup of `events` whose times lie in `span` (epoch microseconds); nothing runs.
+
+        Days are numbered by integer arithmetic on epoch microseconds (see `local_day_number`):
+        converting each timestamp to a calendar date costs more than the whole aggregation.
+        """
         moment = as_timestamp(events[self.events.time])
-        return events.mutate(
-            cynosure_day=local_day(moment, self.timezone),
+        t = events.mutate(
+            cynosure_day=local_day_number(epoch_us(moment), self.timezone, span),
             cynosure_entity=events[self.events.entity],
         )
-
-    def rollup_expr(self, events: ir.Table) -> ir.Table:
-        """The rollup of `events` (an Ibis expression; nothing runs)."""
-        t = self._dated(events)
         t = t.filter(t.cynosure_day.notnull() & t.cynosure_entity.notnull())
         aggregates: dict[str, ir.Value] = {}
         for index, measure in enumerate(self.plan.measures):
@@ -123,12 +132,17 @@ class Rollup:
                     aggregates[f"m{index}"] = value.sum(where=where).fill_null(0.0)
                 else:
                     aggregates[f"m{index}"] = value.count(where=where)
-        return t.group_by(entity=t.cynosure_entity, day=t.cynosure_day).aggregate(**aggregates)
+        grouped = t.group_by(entity=t.cynosure_entity, number=t.cynosure_day).aggregate(
+            **aggregates
+        )
+        columns = [name for name in grouped.columns if name not in ("entity", "number")]
+        day = date_of_day_number(grouped.number).name("day")
+        return grouped.select("entity", day, *columns)
 
     def _hour_counts(self, events: ir.Table) -> pd.DataFrame:
         """Events per (unit, UTC hour), and how many cannot be rolled up (no entity or time)."""
         moment = as_timestamp(events[self.events.time])
-        hour = moment.epoch_seconds().cast("int64") // 3600
+        hour = epoch_us(moment) // US_PER_HOUR
         unit = (
             events[FILE_COLUMN]
             if FILE_COLUMN in events.columns
@@ -149,7 +163,7 @@ class Rollup:
             for parsed in (measure.where, measure.value):
                 if parsed is not None:
                     used |= parsed.columns()
-        parts = [events[c].hash() % CHECKSUM_MODULUS for c in sorted(used)]
+        parts = [(row_hash(events[c]) % CHECKSUM_MODULUS).cast("int64") for c in sorted(used)]
         total = parts[0]
         for part in parts[1:]:
             total = total + part
@@ -160,8 +174,8 @@ class Rollup:
 
     def _build(self) -> RefreshStats:
         events = self._events()
-        self.con.create_table(self.name, self.rollup_expr(events), overwrite=True)
-        counts = self._hour_counts(events)
+        counts = self._hour_counts(events)  # first: it also gives the span of the data
+        self.con.create_table(self.name, self.rollup_expr(events, _span(counts)), overwrite=True)
         self._save_state(self.source.units(), counts, replace_all=True)
         stats = RefreshStats(self.name, full=True, units_read=len(self.source.units()))
         return self._count(stats, counts)
@@ -187,24 +201,54 @@ class Rollup:
         affected = _local_days(_differing_hours(before, counts), self.timezone)
         if affected:
             say(f"Recomputing {len(affected)} day(s) with new or changed events")
-            self._recompute(affected)
+            kept = stored_hours[~stored_hours.unit.isin(changed + removed)]
+            self._recompute(affected, pd.concat([kept[["unit", "hour"]], counts[["unit", "hour"]]]))
         self._save_state([current[n] for n in changed], counts, drop=changed + removed)
         stats.days_recomputed = len(affected)
         stats.changed_days = affected
         return self._count(stats, counts)
 
-    def _recompute(self, days: list[date]) -> None:
-        events = self._events()
-        moment = as_timestamp(events[self.events.time])
-        # A coarse UTC window lets the reader skip row groups; the exact cut is by local day.
-        low = ibis.timestamp(pd.Timestamp(min(days) - timedelta(days=1)))
-        high = ibis.timestamp(pd.Timestamp(max(days) + timedelta(days=2)))
-        naive = moment.cast("timestamp") if moment.type().timezone else moment
-        window = events.filter((naive >= low) & (naive < high))
-        fresh = self.rollup_expr(window)
-        fresh = fresh.filter(fresh.day.isin([ibis.date(d) for d in days]))
-        self._delete_days(days)
-        self.con.insert(self.name, fresh)
+    def _recompute(self, days: list[date], hours: pd.DataFrame) -> None:
+        """Rebuild the rollup rows of `days` from the source units that hold events then.
+
+        `hours` lists (unit, UTC hour) for every unit as it is now, so a day is read only
+        from the files that have events around it: a new day in a new file reads that file.
+        """
+        for run in _runs(days):
+            # A UTC window one day wider on each side holds every event of these local days.
+            low = datetime.combine(run[0] - timedelta(days=1), time.min, tzinfo=UTC)
+            high = datetime.combine(run[-1] + timedelta(days=2), time.min, tzinfo=UTC)
+            span = (int(low.timestamp()) * 1_000_000, int(high.timestamp()) * 1_000_000)
+            self._delete_days(run)
+            if self.source.is_table:
+                files = None
+            else:
+                inside = hours[
+                    (hours.hour * US_PER_HOUR >= span[0] - US_PER_HOUR)
+                    & (hours.hour * US_PER_HOUR < span[1])
+                ]
+                files = sorted(set(inside.unit.astype(str)))
+                if not files:
+                    continue  # every event of these days is gone: deleting was the update
+            events = self._events(files)
+            fresh = self.rollup_expr(self._within(events, low, high), span)
+            self.con.insert(self.name, fresh.filter(fresh.day.isin([ibis.date(d) for d in run])))
+
+    def _within(self, events: ir.Table, low: datetime, high: datetime) -> ir.Table:
+        """Events between `low` and `high`, compared on the raw column where possible, so
+        that the reader skips row groups outside the window."""
+        column = events[self.events.time]
+        if column.type().is_timestamp():
+            zone = column.type().timezone
+            bounds = [
+                pd.Timestamp(b) if zone else pd.Timestamp(b).tz_localize(None) for b in (low, high)
+            ]
+            return events.filter(
+                (column >= ibis.literal(bounds[0], column.type()))
+                & (column < ibis.literal(bounds[1], column.type()))
+            )
+        moment = as_timestamp(column)
+        return events.filter((moment >= low) & (moment < high))
 
     def _delete_days(self, days: list[date]) -> None:
         listed = ", ".join(f"DATE '{d.isoformat()}'" for d in days)  # our own dates, not input
@@ -283,6 +327,25 @@ class Rollup:
                 }
             )
             self.con.insert(UNIT_HOURS, frame)
+
+
+def _runs(days: list[date]) -> list[list[date]]:
+    """Sorted days split into runs of consecutive days."""
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and day - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
+
+
+def _span(counts: pd.DataFrame) -> tuple[int, int]:
+    """The first and last epoch microsecond that the hour counts cover."""
+    hours = counts.hour.dropna()
+    if hours.empty:
+        return (0, 0)
+    return int(hours.min()) * US_PER_HOUR, (int(hours.max()) + 1) * US_PER_HOUR - 1
 
 
 def _differing_hours(before: pd.DataFrame, after: pd.DataFrame) -> list[int]:
