@@ -9,7 +9,7 @@ formula metrics, which only combine series.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import ibis
 import ibis.expr.types as ir
@@ -217,6 +217,4 @@ def _finish(
 
 def period_is_complete(start: date, grain: Grain, first: date, last: date) -> bool:
     """Whether the data covers the whole period (the first and last are often partial)."""
-    return (
-        start >= first and next_start(start, grain) <= last + pd.Timedelta(days=1).to_pytimedelta()
-    )
+    return start >= first and next_start(start, grain) <= last + timedelta(days=1)

@@ -21,8 +21,6 @@ def as_timestamp(column: ir.Value) -> ir.TimestampValue:
     """The column as a timestamp (strings from CSV/JSON are parsed; naive means UTC)."""
     if column.type().is_timestamp():
         return column
-    if column.type().is_date():
-        return column.cast("timestamp")
     return column.cast("timestamp")
 
 
