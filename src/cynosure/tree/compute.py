@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from cynosure.engine.compute import period_is_complete
 from cynosure.engine.periods import Grain, label, parse_period, period_start
@@ -51,6 +51,7 @@ class TreeResult(Result):
     baseline: str
     period_complete: bool
     nodes: list[TreeNode]
+    warnings: list[str] = Field(default_factory=list)
 
     def summary(self) -> list[str]:
         if not self.nodes:
@@ -66,6 +67,7 @@ class TreeResult(Result):
         ]
         if not self.period_complete:
             lines.append(f"{self.period} is not over yet: its numbers are partial.")
+        lines.extend(f"Warning: {warning}" for warning in self.warnings)
         movers = [
             n
             for n in self.nodes[1:]
@@ -114,6 +116,10 @@ def build_tree_result(
         baseline=label(before, grain),
         period_complete=period_is_complete(current, grain, first, last),
         nodes=nodes,
+        warnings=[
+            f"{p.message}; its children's contributions do not add up to its change"
+            for p in check_identities(spec, frame.loc[[before, current]], grain)
+        ],
     )
 
 
@@ -196,7 +202,7 @@ def _nodes(spec: Spec, frame: pd.DataFrame, current: date, before: date) -> list
     return nodes
 
 
-def check_identities(spec: Spec, frame: pd.DataFrame) -> list[Problem]:
+def check_identities(spec: Spec, frame: pd.DataFrame, grain: Grain = "week") -> list[Problem]:
     """Each formula edge must hold on the data: parent == formula(children) in every period."""
     problems = []
     for edge in spec.tree.edges.values():
@@ -218,7 +224,7 @@ def check_identities(spec: Spec, frame: pd.DataFrame) -> list[Problem]:
                 spec.problem(
                     ("tree", edge.parent),
                     f"{edge.parent} does not equal {edge.formula.text} on the data: in "
-                    f"{len(bad)} of {int(both.sum())} weeks, worst {label(worst, 'week')} with "
+                    f"{len(bad)} of {int(both.sum())} {grain}s, worst {label(worst, grain)} with "
                     f"{fmt(actual.loc[worst])} vs {fmt(expected.loc[worst])}",
                     "make it a list of drivers if it is not an exact identity",
                 )
