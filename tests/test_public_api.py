@@ -7,6 +7,7 @@ def test_exported_names_are_pinned() -> None:
     assert sorted(cynosure.__all__) == [
         "CynosureError",
         "DataError",
+        "LeadLagResult",
         "MetricsResult",
         "PeriodError",
         "Problem",

@@ -7,6 +7,7 @@ Declare the North Star Metric and its inputs in `cynosure.yml`, then:
     >>> project.tree().summary()
 """
 
+from cynosure.analysis.leadlag import LeadLagResult
 from cynosure.api import Project
 from cynosure.errors import (
     CynosureError,
@@ -22,6 +23,7 @@ from cynosure.tree.compute import TreeResult
 __all__ = [
     "CynosureError",
     "DataError",
+    "LeadLagResult",
     "MetricsResult",
     "PeriodError",
     "Problem",

@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from cynosure.analysis.leadlag import LeadLagResult, leadlag_result, pairs_to_test
+from cynosure.analysis.prepare import complete_periods
 from cynosure.engine.compute import compute_series, period_is_complete
 from cynosure.engine.connection import connect
 from cynosure.engine.datacheck import check_data
@@ -23,7 +25,7 @@ from cynosure.engine.periods import (
 )
 from cynosure.engine.rollup import Progress, Rollup
 from cynosure.engine.sources import Source
-from cynosure.errors import DataError, ProjectError, UnknownMetricError
+from cynosure.errors import DataError, PeriodError, ProjectError, UnknownMetricError
 from cynosure.metrics.expressions import did_you_mean
 from cynosure.project.load import Spec, inspect_spec, read_text, sort_problems
 from cynosure.results import MetricsResult, Point, RefreshResult
@@ -183,6 +185,54 @@ class Project:
             chosen, _ = parse_period(period, self.spec.model.week_start)
         frame, first, last = self._computed(chosen, progress)
         return build_tree_result(self, frame, chosen, first, last, period, baseline)
+
+    def leadlag(
+        self,
+        grain: str = "week",
+        max_lag: int = 8,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> LeadLagResult:
+        """Which inputs lead their parent in the tree, and which candidates lead the outcomes.
+
+        Every child of every tree edge is tested against its parent, and every candidate
+        metric (the North Star included) against every outcome, on complete periods only.
+
+        Args:
+            grain: day, week or month.
+            max_lag: The largest lag tried, in periods of `grain`.
+            seed: Seed of the bootstrap intervals (same seed, same result).
+            progress: Told what is being computed.
+
+        Returns:
+            The pairs with their best lag, correlation, intervals and Granger p-value.
+
+        Raises:
+            PeriodError: When `grain` is unknown or `max_lag` is below 1.
+        """
+        checked = check_grain(grain)
+        if max_lag < 1:
+            raise PeriodError(f"the maximum lag must be at least 1 period, not {max_lag}")
+        frame, first, last = self._computed(checked, progress)
+        model = self.spec.model
+        candidates = [n for n, m in model.metrics.items() if m.candidate]
+        if model.north_star and model.north_star not in candidates:
+            candidates.insert(0, model.north_star)
+        pairs = pairs_to_test(
+            [(e.parent, e.children) for e in self.spec.tree.edges.values()],
+            candidates,
+            model.outcomes,
+        )
+        return leadlag_result(
+            self.name,
+            complete_periods(frame, checked, first, last),
+            checked,
+            pairs,
+            {n: self.label(n) for n in self.metric_names},
+            max_lag=max_lag,
+            seed=seed,
+            progress=progress,
+        )
 
     def validate(self, *, progress: Progress | None = None) -> list[str]:
         """Check the tree's formulas hold on the data; raise ProjectError if one does not.

@@ -18,7 +18,7 @@ from cynosure.api import Project
 from cynosure.engine.periods import check_grain, parse_period
 from cynosure.errors import CynosureError, ProjectError
 from cynosure.results import Result
-from cynosure.terminal import show_metrics, show_tree
+from cynosure.terminal import show_leadlag, show_metrics, show_tree
 
 app = typer.Typer(
     name="cynosure",
@@ -169,6 +169,29 @@ def tree(
         result = p.tree(period, baseline, grain=grain, progress=step)
     if not emit(result, as_json):
         show_tree(result, out)
+        for line in result.summary():
+            out.print(line, highlight=False)
+
+
+@app.command()
+def leadlag(
+    project: ProjectOption = Path("cynosure.yml"),
+    grain: GrainOption = "week",
+    max_lag: Annotated[
+        int, typer.Option("--max-lag", help="The largest lag tried, in periods.")
+    ] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Which inputs lead the North Star, and by how much?"""
+    with guarded(), progress_bar() as step:
+        check_options(grain=grain, periods=[])
+        if max_lag < 1:
+            fail(f"--max-lag must be at least 1 period, not {max_lag}")
+        p = open_project(project)
+        result = p.leadlag(grain, max_lag=max_lag, seed=seed, progress=step)
+    if not emit(result, as_json):
+        show_leadlag(result, out, {n: p.label(n) for n in p.metric_names})
         for line in result.summary():
             out.print(line, highlight=False)
 

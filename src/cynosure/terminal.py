@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree as RichTree
 
+from cynosure.analysis.leadlag import LeadLagPair, LeadLagResult
 from cynosure.results import MetricsResult, fmt, pct
 from cynosure.tree.compute import TreeNode, TreeResult
 
@@ -105,3 +106,47 @@ def _node_line(node: TreeNode, *, star: bool = False) -> Text:
     if node.owner:
         line.append(f"  {node.owner}", style="dim")
     return line
+
+
+def show_leadlag(result: LeadLagResult, console: Console, labels: dict[str, str]) -> None:
+    """A table: one row per pair, strongest correlation first; clear leads in bold."""
+    table = Table(title=f"Lead-lag by {result.grain} (lag > 0: leader first)", title_justify="left")
+    table.add_column("leader → follower", ratio=1, overflow="fold")
+    table.add_column("lag", justify="right", no_wrap=True)
+    table.add_column("r", justify="right", no_wrap=True)
+    table.add_column("Granger p", justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    for pair in result.pairs:
+        lag, r = "n/a", "n/a"
+        if pair.lag is not None and pair.lag_interval is not None:
+            lag = f"{pair.lag} [{pair.lag_interval[0]}, {pair.lag_interval[1]}]"
+        if pair.correlation is not None and pair.correlation_interval is not None:
+            low, high = pair.correlation_interval
+            r = f"{pair.correlation:.2f} [{low:.2f}, {high:.2f}]"
+        p = (
+            ""
+            if pair.granger_p is None
+            else "<0.001"
+            if pair.granger_p < 0.001
+            else f"{pair.granger_p:.3f}"
+        )
+        table.add_row(
+            f"{labels.get(pair.leader, pair.leader)} → {labels.get(pair.follower, pair.follower)}",
+            lag,
+            r,
+            p,
+            _lead_text(pair, result.grain),
+        )
+    console.print(table)
+
+
+def _lead_text(pair: LeadLagPair, grain: str) -> Text:
+    lag, interval = pair.lag, pair.correlation_interval
+    if pair.lag == 0 and interval is not None and (interval[0] > 0 or interval[1] < 0):
+        return Text("moves together", style="dim")
+    if not pair.clear or lag is None:
+        return Text("no clear lead", style="dim")
+    unit = grain + ("" if abs(lag) == 1 else "s")
+    if lag > 0:
+        return Text(f"leads by {lag} {unit}", style="bold green")
+    return Text(f"follows by {-lag} {unit}", style="bold yellow")

@@ -1,0 +1,1 @@
+"""Analyses: one module per question, each returning a typed Result."""
