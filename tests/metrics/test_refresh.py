@@ -200,3 +200,21 @@ def test_refresh_on_the_same_project_after_a_file_is_removed(tmp_path):
     os.remove(tmp_path / "events" / "part-1.parquet")
     project.refresh()
     check(project, config, events)
+
+
+def test_a_late_event_in_the_last_second_of_a_day_lands_in_that_day(tmp_path):
+    """An event at 23:59:59.9 must count in its own day, not the next, when it arrives late
+    (an earlier engine rounded epoch seconds to the nearest hour and lost such events)."""
+    events = events_frame(PART_0)
+    write_events(events, tmp_path / "events" / "part-0.parquet")
+    project, config = build(
+        tmp_path, None, METRICS, source="events/*.parquet", warehouse=None, timezone="UTC"
+    )
+    project.series("day")
+    late = events_frame([("a", "2026-05-05 23:59:59.900", "buy", "US", 7.0)])
+    write_events(late, tmp_path / "events" / "part-1.parquet")
+    project = Project.load(tmp_path / "cynosure.yml")
+    assert project.refresh().days_recomputed == 1
+    everything = pd.concat([events, late], ignore_index=True)
+    assert project.series("day").loc[pd.Timestamp("2026-05-05").date(), "revenue"] == 7.0
+    assert_frames_match(project.series("day"), Reference(config, everything).series("day"), config)

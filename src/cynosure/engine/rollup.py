@@ -163,11 +163,8 @@ class Rollup:
             for parsed in (measure.where, measure.value):
                 if parsed is not None:
                     used |= parsed.columns()
-        parts = [(row_hash(events[c]) % CHECKSUM_MODULUS).cast("int64") for c in sorted(used)]
-        total = parts[0]
-        for part in parts[1:]:
-            total = total + part
-        return total
+        columns = [events[c] for c in sorted(used)]
+        return (row_hash(*columns) % CHECKSUM_MODULUS).cast("int64")
 
     def _table_unit(self) -> str:
         return f"table:{self.source.table_name}"
