@@ -42,9 +42,10 @@ def compute_series(
         rollup.aggregate(period=rollup.day.min(), key=ibis.literal(FIRST), value=ibis.literal(0.0)),
         rollup.aggregate(period=rollup.day.max(), key=ibis.literal(LAST), value=ibis.literal(0.0)),
     ]
-    arms += _main(r, plan)
+    ep = _per_entity(r, plan)
+    arms += _main(ep, plan)
     for column in _lifecycle_columns(plan):
-        arms += _lifecycle(r, column, grain)
+        arms += _lifecycle(ep, column, grain)
     last_day = rollup.day.max()
     for metric in plan.base.values():
         if metric.kind in ("conversion", "retention"):
@@ -64,14 +65,22 @@ def _as_rows(table: ir.Table, values: dict[str, ir.Value]) -> list[ir.Table]:
     )
 
 
-def _main(r: ir.Table, plan: Plan) -> list[ir.Table]:
+def _per_entity(r: ir.Table, plan: Plan) -> ir.Table:
+    """The rollup summed per entity and period: what every additive and lifecycle part reads.
+
+    Built once per grain and shared (a common subexpression of the one query), since grouping
+    the entity x day rollup again for each part would cost as much as the parts themselves.
+    """
     needed = sorted({c for m in plan.base.values() for c in m.columns})
     per_entity: dict[str, ir.Value] = {c: r[c].sum() for c in needed}
     for metric in plan.base.values():
         if metric.kind == "threshold" and metric.unit == "days":
             column = metric.columns[0]
             per_entity[f"{column}_days"] = r.count(where=r[column] > 0)
-    ep = r.group_by(["entity", "period"]).aggregate(**per_entity)
+    return r.group_by(["entity", "period"]).aggregate(**per_entity)
+
+
+def _main(ep: ir.Table, plan: Plan) -> list[ir.Table]:
     parts: dict[str, ir.Value] = {}
     for metric in plan.base.values():
         first = metric.columns[0]
@@ -118,9 +127,9 @@ def _step(grain: Grain) -> ir.IntervalScalar:
     )
 
 
-def _lifecycle(r: ir.Table, column: str, grain: Grain) -> list[ir.Table]:
+def _lifecycle(ep: ir.Table, column: str, grain: Grain) -> list[ir.Table]:
     """Growth accounting for entities active on `column`, as (period, key, value) rows."""
-    active = r.filter(r[column] > 0).group_by(["entity", "period"]).aggregate()
+    active = ep.filter(ep[column] > 0).select("entity", "period")
     order = ibis.window(group_by=active.entity, order_by=active.period)
     a = active.mutate(
         previous=active.period.lag().over(order), following=active.period.lead().over(order)
