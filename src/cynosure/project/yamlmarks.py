@@ -133,15 +133,13 @@ def _walk(node: yaml.Node, path: Path_, located: Located, file: str) -> None:
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a list"
-                located.problems.append(
-                    Problem(
-                        f"a key must be a name (text), not {shown or 'empty'}",
-                        path=".".join(str(p) for p in path),
-                        file=file,
-                        line=pos[0],
-                        column=pos[1],
-                        hint="start names with a letter, or quote the key",
-                    )
+                _report(
+                    located,
+                    file,
+                    path,
+                    pos,
+                    f"a key must be a name (text), not {shown or 'empty'}",
+                    "start names with a letter, or quote the key",
                 )
                 if isinstance(key_node, yaml.ScalarNode):
                     located.drop.append((*path, _constructed(key_node)))
@@ -149,15 +147,13 @@ def _walk(node: yaml.Node, path: Path_, located: Located, file: str) -> None:
             key = key_node.value
             child = (*path, key)
             if key in seen:
-                located.problems.append(
-                    Problem(
-                        f"the key '{key}' appears twice; the later one would silently win",
-                        path=".".join(str(p) for p in child),
-                        file=file,
-                        line=pos[0],
-                        column=pos[1],
-                        hint="remove or rename one of them",
-                    )
+                _report(
+                    located,
+                    file,
+                    child,
+                    pos,
+                    f"the key '{key}' appears twice; the later one would silently win",
+                    "remove or rename one of them",
                 )
             seen.add(key)
             located.marks[child] = pos
@@ -167,6 +163,14 @@ def _walk(node: yaml.Node, path: Path_, located: Located, file: str) -> None:
             child = (*path, index)
             located.marks[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
             _walk(item, child, located, file)
+
+
+def _report(
+    located: Located, file: str, path: Path_, pos: tuple[int, int], message: str, hint: str
+) -> None:
+    located.problems.append(
+        Problem(message, ".".join(str(p) for p in path), file, pos[0], pos[1], hint)
+    )
 
 
 def _walk_merged(node: yaml.Node, path: Path_, located: Located, file: str) -> None:
