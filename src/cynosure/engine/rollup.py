@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import time as clock
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -58,7 +58,6 @@ class RefreshStats:
     events: int = 0
     skipped_events: int = 0
     seconds: float = 0.0
-    changed_days: list[date] = field(default_factory=list)
 
 
 @dataclass
@@ -202,7 +201,6 @@ class Rollup:
             self._recompute(affected, pd.concat([kept[["unit", "hour"]], counts[["unit", "hour"]]]))
         self._save_state([current[n] for n in changed], counts, drop=changed + removed)
         stats.days_recomputed = len(affected)
-        stats.changed_days = affected
         return self._count(stats, counts)
 
     def _recompute(self, days: list[date], hours: pd.DataFrame) -> None:

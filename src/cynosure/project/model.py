@@ -19,7 +19,6 @@ METRIC_KINDS = (
     "conversion",
     "retention",
 )
-LIFECYCLES = ("new", "retained", "resurrected", "churned")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _WINDOW = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
@@ -108,11 +107,6 @@ class MetricDef(_Strict):
     def kinds(self) -> list[str]:
         """The aggregation keys that are set (a valid metric has exactly one)."""
         return [k for k in METRIC_KINDS if getattr(self, k) is not None]
-
-    @property
-    def kind(self) -> str:
-        kinds = self.kinds()
-        return kinds[0] if kinds else ""
 
 
 class Target(_Strict):
