@@ -115,3 +115,21 @@ def test_an_unopenable_warehouse_is_a_located_problem(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert problem.path == "warehouse"
     assert "cannot open the warehouse 'duckdb:///not-a-db'" in problem.message
+
+
+def test_event_names_are_read_again_only_from_new_or_changed_files(tmp_path: Path) -> None:
+    (tmp_path / "events").mkdir()
+    EVENTS.to_parquet(tmp_path / "events" / "one.parquet")
+    metrics = {**METRICS, "buys": {"count": True, "where": "event = 'buy'"}}
+    path = tmp_path / "cynosure.yml"
+    events = {"source": "events/*.parquet", "properties": ["seconds"]}
+    project = {"project": "Names", "events": events, "metrics": metrics}
+    path.write_text(yaml.safe_dump(project, sort_keys=False))
+    with pytest.raises(ProjectError, match="no event is named 'buy'"):
+        Project.load(path)
+    buy = EVENTS.iloc[:1].assign(event="buy")
+    buy.to_parquet(tmp_path / "events" / "two.parquet")
+    assert Project.load(path).series("week")["buys"].tolist() == [1.0, 0.0]
+    EVENTS.iloc[:1].to_parquet(tmp_path / "events" / "two.parquet")  # the buy is corrected away
+    with pytest.raises(ProjectError, match="no event is named 'buy'"):
+        Project.load(path)

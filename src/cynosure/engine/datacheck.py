@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 from ibis.backends import BaseBackend
 
 from cynosure.engine.sources import Source, resolve
@@ -22,7 +22,7 @@ from cynosure.metrics.expressions import (
 )
 from cynosure.project.load import Spec
 
-NAMES_CACHE = "cynosure_event_names"
+NAMES_CACHE = "cynosure_file_event_names"
 
 
 def check_data(spec: Spec, con: BaseBackend) -> tuple[list[Problem], Source | None, Source | None]:
@@ -194,26 +194,79 @@ def _check_event_names(
 
 
 def seen_event_names(con: BaseBackend, source: Source, events: ir.Table, column: str) -> set[str]:
-    """Distinct event names, cached in the warehouse until a source file changes."""
-    units = [(u.name, u.size, u.mtime_ns) for u in source.units()]
+    """Distinct event names, cached in the warehouse per source file.
+
+    A file is read again only when it is new or its size or modification time changed, so a
+    new day's file costs a scan of that file alone.
+    """
     if source.is_table:
         return _distinct(con, events, column)
-    key = hashlib.sha256(json.dumps([units, column]).encode()).hexdigest()[:16]
+    units = {u.name: u for u in source.units()}
+    cached = pd.DataFrame({"unit": [], "size": [], "mtime_ns": [], "name": []})
     if NAMES_CACHE in con.list_tables():
-        cache = con.table(NAMES_CACHE)
-        rows = con.execute(cache.filter(cache.fingerprint == key).select("name"))
-        if len(rows):
-            return set(rows["name"].dropna())
-    names = _distinct(con, events, column)
-    frame = ibis.memtable(
-        {"fingerprint": [key] * len(names), "name": sorted(names)},
-        schema={"fingerprint": "string", "name": "string"},
+        table = con.table(NAMES_CACHE)
+        cached = con.execute(table.filter(table["column"] == column))
+    records: list[dict[str, Any]] = cached.to_dict("records")  # type: ignore[assignment]
+
+    def current(record: dict[str, Any]) -> bool:
+        unit = units.get(record["unit"])
+        return unit is not None and (unit.size, unit.mtime_ns) == (
+            int(record["size"]),
+            int(record["mtime_ns"]),
+        )
+
+    kept = [record for record in records if current(record)]
+    names = {r["name"] for r in kept if r["name"] is not None and not pd.isna(r["name"])}
+    missing = sorted(set(units) - {record["unit"] for record in kept})
+    rows = []
+    if missing:
+        table = source.open(con, missing, filename="cynosure_file")
+        found = con.execute(
+            table.select(unit=table.cynosure_file, name=table[column].cast("string")).distinct()
+        )
+        rows = [
+            (unit, units[unit].size, units[unit].mtime_ns, name)
+            for unit, name in zip(found.unit, found.name, strict=True)
+            if name is not None and not pd.isna(name)
+        ]
+        # A file with no named events still gets a row, so it is not read again.
+        rows += [
+            (u, units[u].size, units[u].mtime_ns, None) for u in missing if u not in set(found.unit)
+        ]
+        _store_names(con, column, missing, rows)
+    return names | {name for *_, name in rows if name is not None}
+
+
+def _store_names(
+    con: BaseBackend, column: str, units: list[str], rows: list[tuple[str, int, int, str | None]]
+) -> None:
+    frame = pd.DataFrame(rows, columns=["unit", "size", "mtime_ns", "name"]).assign(column=column)
+    frame = frame.astype(
+        {
+            "unit": "string",
+            "size": "int64",
+            "mtime_ns": "int64",
+            "name": "string",
+            "column": "string",
+        }
     )
-    if NAMES_CACHE in con.list_tables():
-        con.insert(NAMES_CACHE, frame)
-    else:
-        con.create_table(NAMES_CACHE, frame)
-    return names
+    if NAMES_CACHE not in con.list_tables():
+        con.create_table(
+            NAMES_CACHE,
+            schema=ibis.schema(
+                {
+                    "unit": "string",
+                    "size": "int64",
+                    "mtime_ns": "int64",
+                    "name": "string",
+                    "column": "string",
+                }
+            ),
+        )
+    listed = ", ".join("'" + u.replace("'", "''") + "'" for u in units)  # our file paths
+    con.raw_sql(f"DELETE FROM {NAMES_CACHE} WHERE unit IN ({listed})")
+    if len(frame):
+        con.insert(NAMES_CACHE, frame[["unit", "size", "mtime_ns", "name", "column"]])
 
 
 def _distinct(con: BaseBackend, events: ir.Table, column: str) -> set[str]:
