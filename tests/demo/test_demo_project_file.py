@@ -11,18 +11,9 @@ import yaml
 
 from cynosure.demo import DemoSummary, truths
 from cynosure.demo.project_file import MARKER, nice_round, render, target_date
+from cynosure.project.model import METRIC_KINDS
 
-KINDS = {
-    "count",
-    "users",
-    "sum",
-    "mean",
-    "ratio",
-    "formula",
-    "threshold",
-    "conversion",
-    "retention",
-}
+KINDS = set(METRIC_KINDS)
 
 
 @pytest.fixture(scope="module")
