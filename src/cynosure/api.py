@@ -9,8 +9,12 @@ from typing import Any
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from cynosure.analysis.aha import AhaResult, Search, aha_result
+from cynosure.analysis.candidates import CandidatesResult, score_candidates
+from cynosure.analysis.gather import Inputs, candidate_names, gather
 from cynosure.analysis.leadlag import LeadLagResult, leadlag_result, pairs_to_test
 from cynosure.analysis.prepare import complete_periods
+from cynosure.engine.behaviours import behaviour_histograms
 from cynosure.engine.compute import compute_series, period_is_complete
 from cynosure.engine.connection import connect
 from cynosure.engine.datacheck import check_data
@@ -234,6 +238,116 @@ class Project:
             progress=progress,
         )
 
+    def candidates(
+        self, grain: str = "week", *, seed: int = 0, progress: Progress | None = None
+    ) -> CandidatesResult:
+        """Which metric deserves to be the North Star: a scorecard of every candidate.
+
+        Candidates are the metrics marked `candidate: true` and the North Star (else the
+        North Star and its tree). Each is measured on value (entity retention), business link
+        and lead (against the outcomes over the last year), robustness, vanity,
+        actionability and measurability, then ranked.
+
+        Args:
+            grain: The grain of the series compared (week by default).
+            seed: Seed of the bootstrap intervals.
+            progress: Told what is being computed.
+
+        Returns:
+            The candidates, best first, with every criterion's score, evidence and verdict.
+        """
+        checked = check_grain(grain)
+        frame, first, last = self._computed(checked, progress)
+        model = self.spec.model
+        rollup = self._rollup.table()
+        inputs = Inputs(
+            con=self.con,
+            spec=self.spec,
+            rollup=rollup,
+            starts=start_days(
+                self.con, rollup, model.entities, self.entities_source, model.timezone
+            ),
+            events=self.events_source.open(self.con),
+            frame=frame,
+            grain=checked,
+            first=first,
+            last=last,
+        )
+        evidence = gather(inputs, candidate_names(self.spec), seed=seed, progress=progress)
+        return score_candidates(
+            self.name,
+            checked,
+            model.north_star,
+            list(model.outcomes),
+            evidence,
+            noun=entity_noun(model.events.entity),
+            labels={n: self.label(n) for n in self.metric_names},
+        )
+
+    def aha(
+        self,
+        *,
+        windows: list[int] | None = None,
+        thresholds: list[int] | None = None,
+        fdr: float | None = None,
+        progress: Progress | None = None,
+    ) -> AhaResult:
+        """Which early behaviours predict retention: each event (and declared behaviour) x
+        count threshold x window since the entity's start, with the false discovery rate
+        controlled over everything searched.
+
+        The defaults come from the project file's `aha:` section (windows 1, 3, 7 and 14 days;
+        thresholds 1 to 20; outcome: active in days 28 to 55; false discovery rate 5%).
+
+        Args:
+            windows: Early windows in days, each ending before the outcome starts.
+            thresholds: Count thresholds ("at least N times").
+            fdr: The false discovery rate of the Benjamini-Hochberg procedure.
+            progress: Told what is being computed.
+
+        Returns:
+            The best moment of each behaviour that predicts the outcome, best first.
+
+        Raises:
+            PeriodError: When a window, threshold or rate is out of range.
+        """
+        plan = self.spec.behaviours
+        assert plan.outcome is not None  # a project whose outcome is wrong does not load
+        chosen = tuple(sorted(set(windows))) if windows else plan.windows
+        levels = tuple(sorted(set(thresholds))) if thresholds else plan.thresholds
+        rate = plan.fdr if fdr is None else fdr
+        if min(chosen) < 1 or max(chosen) > plan.outcome.after:
+            raise PeriodError(
+                f"windows must be between 1 and {plan.outcome.after} days (the outcome starts "
+                f"on day {plan.outcome.after}), not {list(chosen)}"
+            )
+        if min(levels) < 1:
+            raise PeriodError(f"thresholds must be at least 1, not {list(levels)}")
+        if not 0 < rate < 1:
+            raise PeriodError(f"the false discovery rate must be between 0 and 1, not {rate}")
+        model = self.spec.model
+        rollup = Rollup(
+            self.con,
+            self.events_source,
+            model.events,
+            plan.plan,
+            model.timezone,
+            by=(model.events.name,),
+            prefix="cynosure_behaviours",
+        )
+        if progress:
+            progress("Counting events by entity, day and name")
+        rollup.refresh()
+        table = rollup.table()
+        starts = start_days(self.con, table, model.entities, self.entities_source, model.timezone)
+        if progress:
+            progress("Counting early behaviours and retention")
+        histograms = behaviour_histograms(
+            self.con, table, starts, plan, model.events.name, windows=chosen, cap=max(levels)
+        )
+        search = Search(chosen, levels, rate, entity_noun(model.events.entity))
+        return aha_result(self.name, plan.outcome.described, histograms, search)
+
     def validate(self, *, progress: Progress | None = None) -> list[str]:
         """Check the tree's formulas hold on the data; raise ProjectError if one does not.
 
@@ -274,6 +388,21 @@ class Project:
         if end:  # the period holding the last day of `value`
             start = next_start(start, kind) - timedelta(days=1)
         return period_start(start, grain, self.spec.model.week_start)
+
+
+def entity_noun(column: str) -> str:
+    """What to call entities in sentences: `user_id` -> users, `company` -> companies."""
+    word = column.lower()
+    for suffix in ("_id", "_key", "id"):
+        if word.endswith(suffix) and len(word) > len(suffix):
+            word = word[: -len(suffix)]
+            break
+    word = word.strip("_").replace("_", " ") or "entities"
+    if word.endswith("s"):
+        return word
+    if word.endswith("y") and word[-2:-1] not in tuple("aeiou"):
+        return word[:-1] + "ies"
+    return word + "s"
 
 
 def _value(value: Any) -> float | None:

@@ -6,9 +6,9 @@ import contextlib
 import json
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -18,7 +18,7 @@ from cynosure.api import Project
 from cynosure.engine.periods import check_grain, parse_period
 from cynosure.errors import CynosureError, ProjectError
 from cynosure.results import Result
-from cynosure.terminal import show_leadlag, show_metrics, show_tree
+from cynosure.terminal import show_aha, show_candidates, show_leadlag, show_metrics, show_tree
 
 app = typer.Typer(
     name="cynosure",
@@ -94,33 +94,51 @@ def open_project(path: Path) -> Project:
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Argument(help="Where to write the demo project.")] = Path(
-        "tunewave"
-    ),
-    users: Annotated[int, typer.Option(help="Number of users (about 100 events each).")] = 50_000,
-    months: Annotated[int, typer.Option(help="Months of history.")] = 18,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="Where to write the demo project (default: the product's name)."),
+    ] = None,
+    product: Annotated[
+        Literal["tunewave", "teamspace"],
+        typer.Option(help="tunewave (music streaming) or teamspace (B2B team chat)."),
+    ] = "tunewave",
+    users: Annotated[
+        int | None,
+        typer.Option(help="Number of users or members (default: 50,000; teamspace 20,000)."),
+    ] = None,
+    months: Annotated[
+        int | None, typer.Option(help="Months of history (default: 18; teamspace 12).")
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Random seed, same seed same data (default: 7; teamspace 11)."),
+    ] = None,
 ) -> None:
     """Give me a realistic project to try everything on."""
-    from cynosure.demo import generate
+    from cynosure.demo import DemoSummary, generate
+    from cynosure.demo.teamspace import generate as generate_teamspace
 
     with guarded():
-        if users < 100 or months < 2:
+        if (users is not None and users < 100) or (months is not None and months < 2):
             fail("the demo needs at least 100 users and 2 months")
+        # Unset options take the product's own defaults.
+        given = {"users": users, "months": months, "seed": seed}
+        options = {name: value for name, value in given.items() if value is not None}
+        teamspace = product == "teamspace"
+        make: Callable[..., DemoSummary] = generate_teamspace if teamspace else generate
+        noun = "members" if teamspace else "users"
         with progress_bar() as step:
-            label = f"Generating {users:,} users over {months} months"
+            label = f"Generating the {product.capitalize()} demo"
             step(label)
-            summary = generate(
-                directory,
-                users=users,
-                months=months,
-                seed=seed,
-                progress=lambda done, total: step(f"{label}: {done:,} of {total:,}"),
+            summary = make(
+                directory or Path(product),
+                **options,
+                progress=lambda done, total: step(f"{label}: {done:,} of {total:,} {noun}"),
             )
         # A warehouse left by an earlier demo in this folder describes other data.
         shutil.rmtree(summary.directory / ".cynosure", ignore_errors=True)
         err.print(
-            f"Wrote {summary.events:,} events from {summary.users:,} users "
+            f"Wrote {summary.events:,} events from {summary.users:,} {noun} "
             f"({summary.start} to {summary.end}) to {summary.directory} "
             f"in {summary.seconds:.1f} s."
         )
@@ -192,6 +210,48 @@ def leadlag(
         result = p.leadlag(grain, max_lag=max_lag, seed=seed, progress=step)
     if not emit(result, as_json):
         show_leadlag(result, out, {n: p.label(n) for n in p.metric_names})
+        for line in result.summary():
+            out.print(line, highlight=False)
+
+
+@app.command()
+def candidates(
+    project: ProjectOption = Path("cynosure.yml"),
+    grain: GrainOption = "week",
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Which metric deserves to be the North Star, with evidence?"""
+    with guarded(), progress_bar() as step:
+        check_options(grain=grain, periods=[])
+        result = open_project(project).candidates(grain, seed=seed, progress=step)
+    if not emit(result, as_json):
+        show_candidates(result, out)
+        for line in result.summary():
+            out.print(line, highlight=False)
+
+
+@app.command()
+def aha(
+    project: ProjectOption = Path("cynosure.yml"),
+    window: Annotated[
+        list[int] | None,
+        typer.Option("--window", "-w", help="Early window in days (repeat for several)."),
+    ] = None,
+    threshold: Annotated[
+        list[int] | None,
+        typer.Option("--threshold", "-t", help="Count threshold (repeat for several)."),
+    ] = None,
+    fdr: Annotated[float | None, typer.Option(help="False discovery rate [default: 0.05].")] = None,
+    top: Annotated[int, typer.Option(help="How many moments to show.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Which early behaviours predict retention?"""
+    with guarded(), progress_bar() as step:
+        p = open_project(project)
+        result = p.aha(windows=window, thresholds=threshold, fdr=fdr, progress=step)
+    if not emit(result, as_json):
+        show_aha(result, out, top=max(1, top))
         for line in result.summary():
             out.print(line, highlight=False)
 

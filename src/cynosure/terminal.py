@@ -7,6 +7,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree as RichTree
 
+from cynosure.analysis.aha import AhaResult
+from cynosure.analysis.candidates import CandidatesResult
 from cynosure.analysis.leadlag import LeadLagPair, LeadLagResult
 from cynosure.results import MetricsResult, fmt, pct
 from cynosure.tree.compute import TreeNode, TreeResult
@@ -150,3 +152,77 @@ def _lead_text(pair: LeadLagPair, grain: str) -> Text:
     if lag > 0:
         return Text(f"leads by {lag} {unit}", style="bold green")
     return Text(f"follows by {-lag} {unit}", style="bold yellow")
+
+
+def show_aha(result: AhaResult, console: Console, *, top: int = 10) -> None:
+    """A table of the best moments: did vs did not, lift, reach, phi, and the two checks."""
+    table = Table(
+        title=f"Aha moments (retained: {result.outcome})", title_justify="left", expand=False
+    )
+    for name, justify in (
+        ("behaviour", "left"),
+        ("at least", "right"),
+        ("within", "right"),
+        ("retained: did / not", "right"),
+        ("lift", "right"),
+        ("reach", "right"),
+        ("phi", "right"),
+        ("q", "right"),
+        ("equally active: OR", "right"),
+        ("checks", "left"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=name != "behaviour")  # type: ignore[arg-type]
+    for moment in result.moments[:top]:
+        low, high = moment.adjusted_interval or (None, None)
+        adjusted = (
+            f"{moment.adjusted_odds_ratio:.2f} [{low:.2f}, {high:.2f}]"
+            if moment.adjusted_odds_ratio is not None and low is not None and high is not None
+            else "n/a"
+        )
+        checks = Text()
+        if moment.proxy:
+            checks.append("proxy for activity", style="yellow")
+        if moment.stable is False:
+            checks.append((" · " if checks else "") + "unstable across cohorts", style="yellow")
+        if not checks:
+            checks.append("ok", style="green")
+        table.add_row(
+            moment.event + (" (declared)" if moment.declared else ""),
+            f"{moment.at_least}",
+            f"{moment.within_days} d",
+            f"{fmt(moment.retention_did, '%')} / {fmt(moment.retention_did_not, '%')}",
+            "n/a" if moment.lift is None else f"{moment.lift:.2f}x",
+            fmt(moment.reach, "%"),
+            f"{moment.phi:.2f}",
+            "<0.001" if moment.q_value < 0.001 else f"{moment.q_value:.3f}",
+            adjusted,
+            checks,
+        )
+    if result.moments:
+        console.print(table)
+
+
+def show_candidates(result: CandidatesResult, console: Console) -> None:
+    """A scorecard: one row per candidate, best first, one column per criterion (0 to 1)."""
+    table = Table(title="North Star candidates (scores from 0 to 1)", title_justify="left")
+    table.add_column("rank", justify="right", no_wrap=True)
+    table.add_column("metric", ratio=1, overflow="fold")
+    table.add_column("score", justify="right", no_wrap=True)
+    names = list(result.candidates[0].criteria) if result.candidates else []
+    for name in names:
+        table.add_column(name.replace("_", " "), justify="right", no_wrap=True)
+    table.add_column("vanity", no_wrap=True)
+    for candidate in result.candidates:
+        cells = [
+            "n/a" if c.score is None else f"{c.score:.2f}"
+            for c in (candidate.criteria[n] for n in names)
+        ]
+        table.add_row(
+            str(candidate.rank),
+            candidate.label,
+            Text(f"{candidate.score:.2f}", style="bold" if candidate.rank == 1 else ""),
+            *cells,
+            Text("vanity", style="yellow") if candidate.vanity else Text("no", style="dim"),
+        )
+    if result.candidates:
+        console.print(table)

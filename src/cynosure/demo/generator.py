@@ -99,7 +99,7 @@ def generate(
     if seed < 0:
         raise DataError(f"seed must be a non-negative integer, got {seed}")
     root = Path(directory)
-    _prepare(root)
+    prepare_directory(root)
     world = build_world(end, months, seed)
     render = partial(project_file.render, seed=seed, users=users, start=world.start, end=world.end)
     # Written first, so that an interrupted run leaves a directory that can be regenerated.
@@ -116,7 +116,7 @@ def generate(
         ids = pa.array([f"u{i:0{width}d}" for i in range(first + 1, first + len(population) + 1)])
         chunk_events = _simulate(rng, world, population)
         table = _event_table(chunk_events, population, ids)
-        _write(table, root / EVENTS_DIR / f"part-{chunk:05d}.parquet")
+        write_parquet(table, root / EVENTS_DIR / f"part-{chunk:05d}.parquet")
         events += table.num_rows
         day = chunk_events.timestamp // w.MICROS_PER_DAY - world.start_epoch_day
         in_month = (chunk_events.event == SONG_PLAYED) & (day >= month_start) & (day <= month_end)
@@ -126,7 +126,7 @@ def generate(
         if progress is not None:
             progress(first + len(population), users)
 
-    _write(pa.concat_tables(user_tables), root / USERS_FILE)
+    write_parquet(pa.concat_tables(user_tables), root / USERS_FILE)
     label = (world.start + timedelta(days=month_end)).strftime("%Y-%m")
     text = render(month=label, month_hours=month_hours)
     (root / PROJECT_FILE).write_text(text, encoding="utf-8")
@@ -140,8 +140,15 @@ def generate(
     )
 
 
-def _prepare(root: Path) -> None:
-    """Make ``root`` ready: create it, or clear the data of an earlier demo, or refuse."""
+def prepare_directory(root: Path) -> None:
+    """Make ``root`` ready for a demo: create it, or clear the data of an earlier demo, or refuse.
+
+    Args:
+        root: The project directory.
+
+    Raises:
+        DataError: When ``root`` is a file, or a non-empty directory holding no earlier demo.
+    """
     if root.exists() and not root.is_dir():
         raise DataError(f"cannot write the demo to {root}: it is a file, not a directory")
     if root.exists() and any(root.iterdir()):
@@ -152,9 +159,11 @@ def _prepare(root: Path) -> None:
                 f"earlier demo (a {PROJECT_FILE} written by `cynosure demo`); choose a new or "
                 "empty directory"
             )
-        for old in (root / EVENTS_DIR).glob("part-*.parquet"):
+        # The data folder belongs to the demo (the project file says regenerating replaces
+        # it), so the tables of any demo product written there before go.
+        stale = [*(root / EVENTS_DIR).glob("part-*.parquet"), *(root / "data").glob("*.parquet")]
+        for old in stale:
             old.unlink()
-        (root / USERS_FILE).unlink(missing_ok=True)
     (root / EVENTS_DIR).mkdir(parents=True, exist_ok=True)
 
 
@@ -192,26 +201,26 @@ def _event_table(events: Events, population: Users, ids: pa.Array) -> pa.Table:
     user = events.user[order]
     return pa.table(
         {
-            "user_id": _labels(ids, user),
+            "user_id": dictionary_column(ids, user),
             "timestamp": pa.array(events.timestamp[order], type=_TIMESTAMP),
-            "event": _labels(EVENTS, events.event[order]),
-            "country": _labels(COUNTRY_CODES, population.country[user]),
-            "platform": _labels(w.PLATFORMS, population.platform[user]),
-            "app_version": _labels(w.VERSIONS, events.app_version[order]),
-            "plan": _labels(PLANS, events.plan[order]),
-            "duration_s": _nullable(events.duration_s[order]),
-            "amount": _nullable(events.amount[order]),
+            "event": dictionary_column(EVENTS, events.event[order]),
+            "country": dictionary_column(COUNTRY_CODES, population.country[user]),
+            "platform": dictionary_column(w.PLATFORMS, population.platform[user]),
+            "app_version": dictionary_column(w.VERSIONS, events.app_version[order]),
+            "plan": dictionary_column(PLANS, events.plan[order]),
+            "duration_s": float_column(events.duration_s[order]),
+            "amount": float_column(events.amount[order]),
         }
     )
 
 
-def _labels(names: tuple[str, ...] | pa.Array, codes: np.ndarray) -> pa.DictionaryArray:
-    """A string column given as codes into ``names``."""
+def dictionary_column(names: tuple[str, ...] | pa.Array, codes: np.ndarray) -> pa.DictionaryArray:
+    """A string column given as codes into ``names`` (written to Parquet as plain strings)."""
     dictionary = names if isinstance(names, pa.Array) else pa.array(names, type=pa.string())
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
 
 
-def _write(table: pa.Table, path: Path) -> None:
+def write_parquet(table: pa.Table, path: Path) -> None:
     """Write a table as Parquet with plain string columns (dictionary-encoded on disk)."""
     # Without the stored Arrow schema, readers see the dictionary columns as the plain
     # strings they are, rather than as categoricals.
@@ -220,7 +229,7 @@ def _write(table: pa.Table, path: Path) -> None:
     )
 
 
-def _nullable(values: np.ndarray) -> pa.Array:
+def float_column(values: np.ndarray) -> pa.Array:
     """A float64 column with NULL where the simulation left NaN."""
     return pa.array(values, type=pa.float64(), mask=np.isnan(values))
 
@@ -233,8 +242,10 @@ def _user_table(world: World, population: Users, ids: pa.Array) -> pa.Table:
         {
             "user_id": ids,
             "signed_up_at": pa.array(micros, type=_TIMESTAMP),
-            "country": _labels(COUNTRY_CODES, population.country),
-            "platform": _labels(w.PLATFORMS, population.platform),
-            "acquisition_channel": _labels(tuple(c[0] for c in w.CHANNELS), population.channel),
+            "country": dictionary_column(COUNTRY_CODES, population.country),
+            "platform": dictionary_column(w.PLATFORMS, population.platform),
+            "acquisition_channel": dictionary_column(
+                tuple(c[0] for c in w.CHANNELS), population.channel
+            ),
         }
     )

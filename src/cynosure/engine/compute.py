@@ -42,7 +42,7 @@ def compute_series(
         rollup.aggregate(period=rollup.day.min(), key=ibis.literal(FIRST), value=ibis.literal(0.0)),
         rollup.aggregate(period=rollup.day.max(), key=ibis.literal(LAST), value=ibis.literal(0.0)),
     ]
-    ep = _per_entity(r, plan)
+    ep = per_entity(r, plan)
     arms += _main(ep, plan)
     for column in _lifecycle_columns(plan):
         arms += _lifecycle(ep, column, grain)
@@ -65,19 +65,19 @@ def _as_rows(table: ir.Table, values: dict[str, ir.Value]) -> list[ir.Table]:
     )
 
 
-def _per_entity(r: ir.Table, plan: Plan) -> ir.Table:
+def per_entity(r: ir.Table, plan: Plan) -> ir.Table:
     """The rollup summed per entity and period: what every additive and lifecycle part reads.
 
     Built once per grain and shared (a common subexpression of the one query), since grouping
     the entity x day rollup again for each part would cost as much as the parts themselves.
     """
     needed = sorted({c for m in plan.base.values() for c in m.columns})
-    per_entity: dict[str, ir.Value] = {c: r[c].sum() for c in needed}
+    sums: dict[str, ir.Value] = {c: r[c].sum() for c in needed}
     for metric in plan.base.values():
         if metric.kind == "threshold" and metric.unit == "days":
             column = metric.columns[0]
-            per_entity[f"{column}_days"] = r.count(where=r[column] > 0)
-    return r.group_by(["entity", "period"]).aggregate(**per_entity)
+            sums[f"{column}_days"] = r.count(where=r[column] > 0)
+    return r.group_by(["entity", "period"]).aggregate(**sums)
 
 
 def _main(ep: ir.Table, plan: Plan) -> list[ir.Table]:
@@ -119,7 +119,7 @@ def _lifecycle_columns(plan: Plan) -> list[str]:
     )
 
 
-def _step(grain: Grain) -> ir.IntervalScalar:
+def step(grain: Grain) -> ir.IntervalScalar:
     return (
         ibis.interval(months=1)
         if grain == "month"
@@ -134,15 +134,15 @@ def _lifecycle(ep: ir.Table, column: str, grain: Grain) -> list[ir.Table]:
     a = active.mutate(
         previous=active.period.lag().over(order), following=active.period.lead().over(order)
     )
-    step = _step(grain)
-    expected_previous = a.period - step
+    one = step(grain)
+    expected_previous = a.period - one
     states = a.group_by("period").aggregate(
         new=a.count(where=a.previous.isnull()),
         retained=a.count(where=a.previous == expected_previous),
         resurrected=a.count(where=a.previous.notnull() & (a.previous != expected_previous)),
     )
-    churn = a.filter(a.following.isnull() | (a.following != a.period + step))
-    churn = churn.mutate(period=(churn.period + step).cast("date"))
+    churn = a.filter(a.following.isnull() | (a.following != a.period + one))
+    churn = churn.mutate(period=(churn.period + one).cast("date"))
     churned = churn.group_by("period").aggregate(churned=churn.count())
     rows = _as_rows(
         states, {f"{column}:{s}": states[s] for s in ("new", "retained", "resurrected")}

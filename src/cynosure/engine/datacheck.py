@@ -113,19 +113,29 @@ def _check_expressions(spec: Spec, events: ir.Table) -> list[Problem]:
                         "sum and mean need numeric properties",
                     )
                 )
-        for key, text in _filters(metric):
-            condition = _parsed(text, columns, boolean=True)
-            if condition is None:
-                continue
-            try:
-                compile_expr(condition, events)
-            except Exception as exc:
-                problems.append(
-                    spec.problem(
-                        ("metrics", name, *key), f"cannot evaluate '{text}': {_first_line(exc)}"
-                    )
-                )
+    for path, text in _all_filters(spec):
+        condition = _parsed(text, columns, boolean=True)
+        if condition is None:
+            continue
+        try:
+            compile_expr(condition, events)
+        except Exception as exc:
+            problems.append(spec.problem(path, f"cannot evaluate '{text}': {_first_line(exc)}"))
     return problems
+
+
+def _all_filters(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every `where` filter of the project file, with its path."""
+    found: list[tuple[tuple[str | int, ...], str]] = [
+        (("metrics", name, *key), text)
+        for name, metric in spec.model.metrics.items()
+        for key, text in _filters(metric)
+    ]
+    aha = spec.model.aha
+    found += [(("aha", "behaviours", name), text) for name, text in aha.behaviours.items()]
+    if aha.outcome.where:
+        found.append((("aha", "outcome", "where"), aha.outcome.where))
+    return found
 
 
 def _filters(metric: object) -> list[tuple[tuple[str, ...], str]]:
@@ -176,13 +186,14 @@ def _check_event_names(
     name_column = spec.model.events.name
     columns = spec.model.events.columns()
     wanted: list[tuple[tuple[str | int, ...], str]] = []
+    for path, text in _all_filters(spec):
+        parsed = _parsed(text, columns, boolean=True)
+        for value, _ in literal_values(parsed, name_column) if parsed else []:
+            wanted.append((path, value))
     for name, metric in spec.model.metrics.items():
-        for key, text in _filters(metric):
-            parsed = _parsed(text, columns, boolean=True)
-            for value, _ in literal_values(parsed, name_column) if parsed else []:
-                wanted.append((("metrics", name, *key), value))
         if metric.conversion is not None:
             wanted.append((("metrics", name, "conversion", "event"), metric.conversion.event))
+    wanted += [(("aha", "exclude", i), value) for i, value in enumerate(spec.model.aha.exclude)]
     if not wanted:
         return []
     seen = seen_event_names(con, source, events, name_column)

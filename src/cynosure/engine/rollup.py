@@ -69,13 +69,15 @@ class Rollup:
     events: EventsConfig
     plan: Plan
     timezone: str
+    by: tuple[str, ...] = ()  # more grouping columns besides entity and day
+    prefix: str = "cynosure_rollup"
 
     @functools.cached_property
     def name(self) -> str:
         key = self.plan.fingerprint(
-            self.source.text, self.timezone, self.events.entity, self.events.time
+            self.source.text, self.timezone, self.events.entity, self.events.time, *self.by
         )
-        return f"cynosure_rollup_{key}"
+        return f"{self.prefix}_{key}"
 
     def table(self) -> ir.Table:
         return self.con.table(self.name)
@@ -131,9 +133,9 @@ class Rollup:
                     aggregates[f"m{index}"] = value.sum(where=where).fill_null(0.0)
                 else:
                     aggregates[f"m{index}"] = value.count(where=where)
-        grouped = t.group_by(entity=t.cynosure_entity, number=t.cynosure_day).aggregate(
-            **aggregates
-        )
+        keys = {"entity": t.cynosure_entity, "number": t.cynosure_day}
+        keys |= {column: t[column] for column in self.by}
+        grouped = t.group_by(**keys).aggregate(**aggregates)
         columns = [name for name in grouped.columns if name not in ("entity", "number")]
         day = date_of_day_number(grouped.number).name("day")
         return grouped.select("entity", day, *columns)

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cynosure.errors import Problem, ProjectError
+from cynosure.metrics.behaviours import BehaviourPlan, compile_behaviours
 from cynosure.metrics.compile import compile_metrics
 from cynosure.metrics.plan import Plan
 from cynosure.project.checks import build_tree, check_settings
@@ -28,6 +29,7 @@ class Spec:
     file: Path
     located: Located = field(repr=False)
     display: str = ""  # the file's name as the user gave it, used in every message
+    behaviours: BehaviourPlan = field(default_factory=BehaviourPlan)
 
     @property
     def base_dir(self) -> Path:
@@ -149,4 +151,5 @@ def inspect_spec(text: str, file: Path) -> tuple[Spec | None, list[Problem]]:
     spec.plan = compile_metrics(model, report, also_known=invalid)
     check_settings(model, report, also_known=invalid)
     spec.tree = build_tree(model, report, also_known=invalid)
+    spec.behaviours = compile_behaviours(model, report)
     return spec, problems

@@ -124,6 +124,30 @@ class Intervention(_Strict):
     description: str | None = None
 
 
+class AhaOutcome(_Strict):
+    """What counts as retained: `at_least` qualifying events (or active days) in the days
+    `after` .. `after + within - 1` of the entity's life."""
+
+    where: str | None = None
+    at_least: int = Field(default=1, ge=1)
+    unit: Literal["events", "days"] = "events"
+    after: Window = 28
+    within: Window = 28
+
+
+class AhaConfig(_Strict):
+    """The search of `cynosure aha`: which behaviours, windows and thresholds, and the outcome."""
+
+    behaviours: dict[str, str] = Field(default_factory=dict)
+    exclude: list[str] = Field(default_factory=list)
+    outcome: AhaOutcome = Field(default_factory=AhaOutcome)
+    windows: list[Window] = Field(default_factory=lambda: [1, 3, 7, 14], min_length=1)
+    thresholds: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5, 6, 8, 10, 15, 20], min_length=1
+    )
+    fdr: float = Field(default=0.05, gt=0, lt=1)
+
+
 class ProjectModel(_Strict):
     project: str
     timezone: str = "UTC"
@@ -140,3 +164,4 @@ class ProjectModel(_Strict):
     outcomes: list[str] = Field(default_factory=list)
     targets: list[Target] = Field(default_factory=list)
     interventions: list[Intervention] = Field(default_factory=list)
+    aha: AhaConfig = Field(default_factory=AhaConfig)
