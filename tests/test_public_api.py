@@ -5,6 +5,8 @@ import cynosure
 
 def test_exported_names_are_pinned() -> None:
     assert sorted(cynosure.__all__) == [
+        "AhaResult",
+        "CandidatesResult",
         "CynosureError",
         "DataError",
         "LeadLagResult",

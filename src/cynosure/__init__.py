@@ -7,6 +7,8 @@ Declare the North Star Metric and its inputs in `cynosure.yml`, then:
     >>> project.tree().summary()
 """
 
+from cynosure.analysis.aha import AhaResult
+from cynosure.analysis.candidates import CandidatesResult
 from cynosure.analysis.leadlag import LeadLagResult
 from cynosure.api import Project
 from cynosure.errors import (
@@ -21,6 +23,8 @@ from cynosure.results import MetricsResult, RefreshResult, Result
 from cynosure.tree.compute import TreeResult
 
 __all__ = [
+    "AhaResult",
+    "CandidatesResult",
     "CynosureError",
     "DataError",
     "LeadLagResult",

@@ -144,7 +144,7 @@ def demo(
         )
         project_file = summary.directory / "cynosure.yml"
         err.print("\nTry next:")
-        for command in ("tree", "metrics --grain month", "validate"):
+        for command in ("tree", "metrics --grain month", "candidates", "leadlag", "aha"):
             err.print(f"  cynosure {command} -p {project_file}")
 
 
