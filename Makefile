@@ -22,6 +22,8 @@ demo: install
 	$(BIN)/cynosure validate -p $(DEMO_DIR)
 	$(BIN)/cynosure tree -p $(DEMO_DIR)
 	$(BIN)/cynosure metrics -p $(DEMO_DIR) --grain month
+	$(BIN)/cynosure candidates -p $(DEMO_DIR)
+	$(BIN)/cynosure aha -p $(DEMO_DIR) --top 5
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
