@@ -15,9 +15,10 @@ the earliest window that predicts nearly as well as its best (EARLIER_WINDOW_SHA
 Two checks go beyond the incumbents. *Proxy*: a behaviour may only mark active entities; the
 Mantel-Haenszel odds ratio within strata of equal activity in the same window (the same number
 of active days and the same tenth of total events) says whether it still predicts retention
-among entities that did as much overall. Moments are ranked by that adjusted odds ratio, the
-proxies last. *Stability*: the lift is recomputed in each signup cohort (calendar month of the
-start); a moment that held for fewer than 80% of the cohorts is flagged.
+among entities that did as much overall. Moments are ranked by the lower end of that adjusted
+odds ratio's interval, the proxies last. *Stability*: the lift is recomputed in each signup
+cohort (calendar month of the start); a moment that held for fewer than 80% of the cohorts is
+flagged.
 
 The counts come from the warehouse (:mod:`cynosure.engine.behaviours`); this module only sees
 small histograms.
@@ -186,9 +187,10 @@ def _best_per_behaviour(found: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rank(moment: AhaMoment) -> tuple[int, float, float]:
-    """Moments that still predict retention at equal activity first, by how strongly they do
-    (the activity-adjusted odds ratio), then the others by phi."""
-    adjusted = moment.adjusted_odds_ratio
+    """Moments that still predict retention at equal activity first, by how strongly they
+    surely do (the lower end of the activity-adjusted odds ratio's interval, so that a rare
+    behaviour with a wide interval does not win on its point estimate), then the others by phi."""
+    adjusted = moment.adjusted_interval[0] if moment.adjusted_interval else None
     strength = -math.log(adjusted) if adjusted and adjusted > 0 else math.inf
     return (0 if moment.proxy is False else 1, strength, -moment.phi)
 
@@ -218,7 +220,7 @@ def _tests(did: pd.DataFrame, search: Search, total: int, retained: int) -> pd.D
         rows, columns=["behaviour", "declared", "window", "threshold", "did", "did_retained"]
     )
     if frame.empty or retained in (0, total):
-        return frame.assign(a=[], b=[], c=[], d=[], phi=[], p=[], q=[])
+        return frame.iloc[:0].assign(a=[], b=[], c=[], d=[], phi=[], p=[], q=[])
     a = frame.did_retained.to_numpy(float)
     b = frame.did.to_numpy(float) - a
     c = retained - a

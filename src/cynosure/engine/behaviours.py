@@ -86,10 +86,14 @@ def behaviour_histograms(
     r = rollup.join(eligible, rollup.entity == eligible.entity).select(
         rollup, since=rollup.day.delta(eligible.start, unit="day")
     )
-    entity = _entities(r, eligible, outcome, windows)
+    # Both are read by several parts of the query: kept once as temporary tables rather than
+    # recomputed for each (the per-entity counts are the costly step).
+    entity = _temporary(con, "cynosure_aha_entities", _entities(r, eligible, outcome, windows))
     early = r.filter((r.since >= 0) & (r.since < max(windows)))
     counts = _behaviour_counts(early, plan, name_column, windows)
-    joined = counts.join(entity, counts.entity == entity.entity)
+    joined = _temporary(
+        con, "cynosure_aha_counts", counts.join(entity, counts.entity == entity.entity)
+    )
     minus_one = ibis.literal(-1, "int64")
     arms: list[ir.Table] = []
     for window in windows:
@@ -118,6 +122,11 @@ def behaviour_histograms(
     did = con.execute(ibis.union(*arms, distinct=False))
     everyone = con.execute(ibis.union(*everyone_arms, distinct=False))
     return Histograms(did, everyone, first, last)
+
+
+def _temporary(con: BaseBackend, name: str, expr: ir.Table) -> ir.Table:
+    """Compute `expr` once into a temporary table of the session."""
+    return con.create_table(name, expr, temp=True, overwrite=True)
 
 
 def _tally(table: ir.Table) -> dict[str, ir.Value]:
