@@ -432,6 +432,7 @@ class Run:
 @dataclass
 class Bench:
     engine: Engine
+    timeout: float
     runs: dict[str, list[Run]] = field(default_factory=dict)
 
     def run(self, step: str, root: Path, cold: bool) -> Run:
@@ -443,7 +444,21 @@ class Bench:
             [str(self.engine.directory), *filter(None, [env.get("PYTHONPATH")])]
         )
         before = os.getloadavg()[0]
-        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                check=False,
+                env=env,
+                timeout=self.timeout,
+            )
+        except subprocess.TimeoutExpired:
+            # DuckDB has hung here before: every thread parked, no CPU used (see the doc).
+            raise SystemExit(
+                f"step {key} did not finish in {self.timeout:.0f} s (killed); load average "
+                f"{before:.2f} before it, {os.getloadavg()[0]:.2f} now"
+            ) from None
         after = os.getloadavg()[0]
         lines = [ln for ln in done.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
         if done.returncode != 0 or not lines:
@@ -476,7 +491,7 @@ def benchmark(args: argparse.Namespace) -> None:
         data["candidates"] = prepare_candidates(args.events.upper())
     engine = Engine.snapshot()
     print(f"Cynosure {engine.describe()}, copied to {engine.directory}", flush=True)
-    bench = Bench(engine)
+    bench = Bench(engine, args.timeout)
     try:
         for part in parts:
             root, facts = data[part]
@@ -680,6 +695,9 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=1, help="cold runs of each (default 1)")
     parser.add_argument("--out", action="store_true", help="append the results to the doc")
     parser.add_argument("--note", default="", help="a line added to the report")
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds before a run counts as hung (600)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cold-run", action="store_true", help=argparse.SUPPRESS)
