@@ -306,15 +306,7 @@ def _adjusted(
     histograms: Histograms, behaviour: str, declared: bool, window: int, threshold: int
 ) -> tuple[float | None, tuple[float, float] | None]:
     """Mantel-Haenszel odds ratio and 95% interval across strata of equal total activity."""
-    did = histograms.did
-    rows = did[
-        (did.behaviour == behaviour)
-        & (did.declared == declared)
-        & (did.window == window)
-        & (did.cohort == -1)
-        & (did["count"] >= threshold)
-    ]
-    per_stratum = rows.groupby("stratum")[["n", "retained"]].sum()
+    per_stratum = _did_by(histograms, "stratum", behaviour, declared, window, threshold)
     everyone = histograms.everyone
     base = everyone[(everyone.window == window) & (everyone.cohort == -1)].set_index("stratum")
     tables = []
@@ -337,6 +329,27 @@ def _adjusted(
     return pooled, (float(low), float(high))
 
 
+def _did_by(
+    histograms: Histograms,
+    key: str,
+    behaviour: str,
+    declared: bool,
+    window: int,
+    threshold: int,
+) -> pd.DataFrame:
+    """Entities who did a moment, and how many retained, per stratum or per cohort (`key`)."""
+    did = histograms.did
+    other = "cohort" if key == "stratum" else "stratum"
+    rows = did[
+        (did.behaviour == behaviour)
+        & (did.declared == declared)
+        & (did.window == window)
+        & (did[other] == -1)
+        & (did["count"] >= threshold)
+    ]
+    return rows.groupby(key)[["n", "retained"]].sum()
+
+
 def _is_proxy(adjusted: float | None, interval: tuple[float, float] | None) -> bool | None:
     """Whether overall activity explains the moment: among entities of the same activity the
     odds ratio is not clearly above 1 (None: no stratum holds both groups)."""
@@ -349,15 +362,7 @@ def _cohorts(
     histograms: Histograms, behaviour: str, declared: bool, window: int, threshold: int
 ) -> tuple[int, int, tuple[float | None, float | None] | None]:
     """Cohorts judged, cohorts where the lift is above 1, and the range of their lifts."""
-    did = histograms.did
-    rows = did[
-        (did.behaviour == behaviour)
-        & (did.declared == declared)
-        & (did.window == window)
-        & (did.stratum == -1)
-        & (did["count"] >= threshold)
-    ]
-    per_cohort = rows.groupby("cohort")[["n", "retained"]].sum()
+    per_cohort = _did_by(histograms, "cohort", behaviour, declared, window, threshold)
     everyone = histograms.everyone
     base = everyone[everyone.window == -1].set_index("cohort")
     lifts = []

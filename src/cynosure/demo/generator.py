@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -92,12 +93,7 @@ def generate(
             earlier demo.
     """
     began = time.perf_counter()
-    if users < 1:
-        raise DataError(f"users must be at least 1, got {users}")
-    if not 1 <= months <= 120:
-        raise DataError(f"months must be between 1 and 120, got {months}")
-    if seed < 0:
-        raise DataError(f"seed must be a non-negative integer, got {seed}")
+    check_arguments(users, months, seed, "users")
     root = Path(directory)
     prepare_directory(root)
     world = build_world(end, months, seed)
@@ -105,7 +101,7 @@ def generate(
     # Written first, so that an interrupted run leaves a directory that can be regenerated.
     (root / PROJECT_FILE).write_text(render(), encoding="utf-8")
 
-    month_start, month_end = _last_whole_month(world)
+    month_start, month_end = last_whole_month(world)
     month_hours = 0.0
     events = 0
     user_tables = []
@@ -173,12 +169,34 @@ def _is_demo(project: Path) -> bool:
         return handle.readline().startswith(project_file.MARKER)
 
 
-def _last_whole_month(world: World) -> tuple[int, int]:
+class Calendar(Protocol):
+    """What :func:`last_whole_month` needs of a product's world."""
+
+    @property
+    def start(self) -> date: ...
+
+    @property
+    def end(self) -> date: ...
+
+    def day_index(self, day: date) -> int: ...
+
+
+def last_whole_month(world: Calendar) -> tuple[int, int]:
     """Day indexes of the first and last day of the last whole calendar month of data."""
     after = world.end + timedelta(days=1)
     last = world.end if after.day == 1 else world.end - timedelta(days=world.end.day)
     first = max(last.replace(day=1), world.start)
     return world.day_index(first), world.day_index(last)
+
+
+def check_arguments(users: int, months: int, seed: int, noun: str) -> None:
+    """Refuse sizes and seeds no demo can be generated with (DataError, saying which)."""
+    if users < 1:
+        raise DataError(f"{noun} must be at least 1, got {users}")
+    if not 1 <= months <= 120:
+        raise DataError(f"months must be between 1 and 120, got {months}")
+    if seed < 0:
+        raise DataError(f"seed must be a non-negative integer, got {seed}")
 
 
 def _simulate(rng: np.random.Generator, world: World, population: Users) -> Events:

@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from cynosure.engine.connection import temporary
 from cynosure.metrics.behaviours import BehaviourPlan, Outcome
 
 # Entities are compared with others of about the same activity in the window: the same
@@ -88,10 +89,10 @@ def behaviour_histograms(
     )
     # Both are read by several parts of the query: kept once as temporary tables rather than
     # recomputed for each (the per-entity counts are the costly step).
-    entity = _temporary(con, "cynosure_aha_entities", _entities(r, eligible, outcome, windows))
+    entity = temporary(con, "cynosure_aha_entities", _entities(r, eligible, outcome, windows))
     early = r.filter((r.since >= 0) & (r.since < max(windows)))
     counts = _behaviour_counts(early, plan, name_column, windows)
-    joined = _temporary(
+    joined = temporary(
         con, "cynosure_aha_counts", counts.join(entity, counts.entity == entity.entity)
     )
     minus_one = ibis.literal(-1, "int64")
@@ -122,11 +123,6 @@ def behaviour_histograms(
     did = con.execute(ibis.union(*arms, distinct=False))
     everyone = con.execute(ibis.union(*everyone_arms, distinct=False))
     return Histograms(did, everyone, first, last)
-
-
-def _temporary(con: BaseBackend, name: str, expr: ir.Table) -> ir.Table:
-    """Compute `expr` once into a temporary table of the session."""
-    return con.create_table(name, expr, temp=True, overwrite=True)
 
 
 def _tally(table: ir.Table) -> dict[str, ir.Value]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from cynosure.errors import DataError
@@ -43,3 +44,9 @@ def _tune_duckdb(con: Any, memory_limit: str | None) -> None:
     con.raw_sql("SET preserve_insertion_order = false")
     if memory_limit:
         con.raw_sql(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+
+
+def temporary(con: BaseBackend, name: str, expr: ir.Table) -> ir.Table:
+    """Compute `expr` once into a temporary table of the session (read by several queries
+    or several parts of one, instead of recomputed for each)."""
+    return con.create_table(name, expr, temp=True, overwrite=True)

@@ -18,6 +18,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from cynosure.engine.compute import compute_series, per_entity, step
+from cynosure.engine.connection import temporary
 from cynosure.engine.localtime import row_hash
 from cynosure.engine.periods import Grain, period_start_expr
 from cynosure.metrics.plan import BaseMetric, Plan
@@ -104,14 +105,19 @@ def entity_links(
     period and the entity's activity the next period, over `periods` (starts of periods whose
     next period is complete)."""
     r = rollup.mutate(period=period_start_expr(rollup.day, grain, week_start))
-    ep = per_entity(r, plan)
-    ep = ep.filter(ep.period.isin([ibis.date(p) for p in periods]))
-    following = per_entity(r, plan).select(n_entity="entity", n_period="period")
+    every = per_entity(r, plan)
+    ep = every.filter(every.period.isin([ibis.date(p) for p in periods]))
+    following = every.select(n_entity="entity", n_period="period")
     joined = ep.left_join(
         following,
         (ep.entity == following.n_entity) & (ep.period + step(grain) == following.n_period),
     )
-    joined = joined.mutate(active_next=joined.n_entity.notnull().cast("float64"))
+    # Read once per candidate: computed once.
+    joined = temporary(
+        con,
+        "cynosure_entity_links",
+        joined.mutate(active_next=joined.n_entity.notnull().cast("float64")),
+    )
     links: dict[str, EntityLink] = {}
     for name in names:
         value = entity_value(name, plan, joined)

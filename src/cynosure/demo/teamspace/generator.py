@@ -21,8 +21,10 @@ from cynosure.demo.generator import (
     EVENTS_DIR,
     PROJECT_FILE,
     DemoSummary,
+    check_arguments,
     dictionary_column,
     float_column,
+    last_whole_month,
     prepare_directory,
     write_parquet,
 )
@@ -32,7 +34,6 @@ from cynosure.demo.teamspace.behaviour import simulate_lives, simulate_seats
 from cynosure.demo.teamspace.events import ACTIONS, Events, assemble
 from cynosure.demo.teamspace.members import Members, draw_members
 from cynosure.demo.teamspace.world import World, build_world
-from cynosure.errors import DataError
 
 MEMBERS_PER_FILE = 10_000
 MEMBERS_FILE = Path("data") / "members.parquet"
@@ -75,12 +76,7 @@ def generate(
             earlier demo.
     """
     began = time.perf_counter()
-    if users < 1:
-        raise DataError(f"users (members) must be at least 1, got {users}")
-    if not 1 <= months <= 120:
-        raise DataError(f"months must be between 1 and 120, got {months}")
-    if seed < 0:
-        raise DataError(f"seed must be a non-negative integer, got {seed}")
+    check_arguments(users, months, seed, "users (members)")
     root = Path(directory)
     prepare_directory(root)
     world = build_world(end, months, seed)
@@ -90,7 +86,7 @@ def generate(
     # Written first, so that an interrupted run leaves a directory that can be regenerated.
     (root / PROJECT_FILE).write_text(render(), encoding="utf-8")
 
-    month_first, month_last = _last_whole_month(world)
+    month_first, month_last = last_whole_month(world)
     month_messages = 0
     events = 0
     member_tables = []
@@ -123,14 +119,6 @@ def generate(
         end=world.end,
         seconds=time.perf_counter() - began,
     )
-
-
-def _last_whole_month(world: World) -> tuple[int, int]:
-    """Day indexes of the first and last day of the last whole calendar month of data."""
-    last = world.end
-    if (last + timedelta(days=1)).day != 1:
-        last -= timedelta(days=last.day)
-    return world.day_index(max(last.replace(day=1), world.start)), world.day_index(last)
 
 
 def _event_table(events: Events, members: Members, ids: pa.Array) -> pa.Table:
