@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
@@ -125,15 +126,13 @@ class Project:
             if progress:
                 progress(f"Computing every metric by {grain}")
             rollup = self._rollup.table()
-            starts = start_days(
+            self._series[grain] = compute_series(
                 self.con,
                 rollup,
-                self.spec.model.entities,
-                self.entities_source,
-                self.spec.model.timezone,
-            )
-            self._series[grain] = compute_series(
-                self.con, rollup, starts, self.spec.plan, grain, self.spec.model.week_start
+                self._starts(rollup),
+                self.spec.plan,
+                grain,
+                self.spec.model.week_start,
             )
         return self._series[grain]
 
@@ -264,9 +263,7 @@ class Project:
             con=self.con,
             spec=self.spec,
             rollup=rollup,
-            starts=start_days(
-                self.con, rollup, model.entities, self.entities_source, model.timezone
-            ),
+            starts=self._starts(rollup),
             events=self.events_source.open(self.con),
             frame=frame,
             grain=checked,
@@ -339,7 +336,7 @@ class Project:
             progress("Counting events by entity, day and name")
         rollup.refresh()
         table = rollup.table()
-        starts = start_days(self.con, table, model.entities, self.entities_source, model.timezone)
+        starts = self._starts(table)
         if progress:
             progress("Counting early behaviours and retention")
         histograms = behaviour_histograms(
@@ -373,6 +370,11 @@ class Project:
             disconnect()
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _starts(self, rollup: ir.Table) -> ir.Table:
+        """Each entity's start day (from the entities table, else its first day in `rollup`)."""
+        model = self.spec.model
+        return start_days(self.con, rollup, model.entities, self.entities_source, model.timezone)
 
     def _need(self, name: str) -> None:
         if name not in self.spec.model.metrics:
