@@ -202,3 +202,19 @@ def test_cli_refuses_a_bad_max_lag(demo: Path) -> None:
     )
     assert run.returncode == 2
     assert "--max-lag must be at least 1" in run.stderr
+
+
+def test_the_second_product_planted_lead_is_found(tmp_path: Path) -> None:
+    """Teamspace: another shape (New York time, Sunday weeks) and another lag (3 weeks)."""
+    from cynosure.demo.teamspace import generate as generate_teamspace
+    from cynosure.demo.teamspace import truths as team
+
+    directory = generate_teamspace(tmp_path / "teamspace").directory
+    with Project.load(directory) as project:
+        pair = _pair(project.leadlag(), team.LEADER_METRIC, team.FOLLOWER_METRIC)
+    lag_lo, lag_hi = pair["lag_interval"]  # type: ignore[misc]
+    r_lo, _ = pair["correlation_interval"]  # type: ignore[misc]
+    assert pair["lag"] == team.LEAD_WEEKS
+    assert lag_lo <= team.LEAD_WEEKS <= lag_hi
+    assert r_lo > 0
+    assert pair["clear"] is True
