@@ -24,6 +24,7 @@ demo: install
 	$(BIN)/cynosure metrics -p $(DEMO_DIR) --grain month
 	$(BIN)/cynosure candidates -p $(DEMO_DIR)
 	$(BIN)/cynosure aha -p $(DEMO_DIR) --top 5
+	$(BIN)/cynosure explain -p $(DEMO_DIR) --period 2026-W37
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

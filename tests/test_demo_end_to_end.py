@@ -59,7 +59,8 @@ def test_the_incident_week_shows_in_the_tree_through_hours_per_listener(project:
 
 
 def test_the_json_of_the_demo_round_trips(project: Project) -> None:
-    for result in (project.tree(), project.metrics("month")):
+    for result in (project.tree(), project.metrics("month"), project.explain(period="2026-W37")):
         data = result.to_dict()
         assert type(result).model_validate(data) == result
         assert result.summary()
+    assert project.explain(period="2026-W37") == project.explain(period="2026-W37")

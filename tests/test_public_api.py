@@ -9,7 +9,9 @@ def test_exported_names_are_pinned() -> None:
         "CandidatesResult",
         "CynosureError",
         "DataError",
+        "ExplainResult",
         "LeadLagResult",
+        "Localization",
         "MetricsResult",
         "PeriodError",
         "Problem",
@@ -19,6 +21,7 @@ def test_exported_names_are_pinned() -> None:
         "Result",
         "TreeResult",
         "UnknownMetricError",
+        "localize",
     ]
     for name in cynosure.__all__:
         assert getattr(cynosure, name) is not None

@@ -9,7 +9,9 @@ Declare the North Star Metric and its inputs in `cynosure.yml`, then:
 
 from cynosure.analysis.aha import AhaResult
 from cynosure.analysis.candidates import CandidatesResult
+from cynosure.analysis.explain import ExplainResult
 from cynosure.analysis.leadlag import LeadLagResult
+from cynosure.analysis.localize import Localization, localize
 from cynosure.api import Project
 from cynosure.errors import (
     CynosureError,
@@ -27,7 +29,9 @@ __all__ = [
     "CandidatesResult",
     "CynosureError",
     "DataError",
+    "ExplainResult",
     "LeadLagResult",
+    "Localization",
     "MetricsResult",
     "PeriodError",
     "Problem",
@@ -37,5 +41,6 @@ __all__ = [
     "Result",
     "TreeResult",
     "UnknownMetricError",
+    "localize",
 ]
 __version__ = "0.1.0"

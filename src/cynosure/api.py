@@ -12,6 +12,7 @@ from ibis.backends import BaseBackend
 
 from cynosure.analysis.aha import AhaResult, Search, aha_result
 from cynosure.analysis.candidates import CandidatesResult, score_candidates
+from cynosure.analysis.explain import ExplainResult, explain
 from cynosure.analysis.gather import Inputs, candidate_names, gather
 from cynosure.analysis.leadlag import LeadLagResult, leadlag_result, pairs_to_test
 from cynosure.analysis.prepare import complete_periods
@@ -34,7 +35,7 @@ from cynosure.errors import DataError, PeriodError, ProjectError, UnknownMetricE
 from cynosure.metrics.expressions import did_you_mean
 from cynosure.project.load import Spec, inspect_spec, read_text, sort_problems
 from cynosure.results import MetricsResult, Point, RefreshResult
-from cynosure.tree.compute import TreeResult, build_tree_result, check_identities
+from cynosure.tree.compute import TreeResult, build_tree_result, check_identities, choose_periods
 
 
 class Project:
@@ -188,6 +189,48 @@ class Project:
             chosen, _ = parse_period(period, self.spec.model.week_start)
         frame, first, last = self._computed(chosen, progress)
         return build_tree_result(self, frame, chosen, first, last, period, baseline)
+
+    def explain(
+        self,
+        metric: str | None = None,
+        period: str | None = None,
+        baseline: str | None = None,
+        *,
+        grain: str | None = None,
+        progress: Progress | None = None,
+    ) -> ExplainResult:
+        """Why `metric` (default: the North Star) moved in `period` against `baseline`.
+
+        Args:
+            metric: The metric to explain.
+            period: A period such as 2026-W37, 2026-09 or 2026-09-14 (default: the last
+                complete week, or period of `grain`).
+            baseline: A period of the same grain, "previous" (the default) or "last-year"
+                (the same period a year earlier; 52 weeks earlier for weeks and days).
+            grain: day, week or month, when `period` is not given.
+            progress: Told what is being computed.
+
+        Returns:
+            The change split through the tree and by segment, its context and a narrative.
+
+        Raises:
+            UnknownMetricError: When no metric has that name.
+            PeriodError: When a period is malformed, has no data, or has no baseline.
+        """
+        name = metric or self.north_star
+        if name is None:
+            raise UnknownMetricError("name the metric to explain: the project has no north_star")
+        self._need(name)
+        chosen: Grain = check_grain(grain) if grain else "week"
+        if period is not None:
+            chosen, _ = parse_period(period, self.spec.model.week_start)
+        frame, first, last = self._computed(chosen, progress)
+        current, before = choose_periods(
+            frame, chosen, self.spec.model.week_start, first, last, period, baseline
+        )
+        if progress:
+            progress("Splitting the change by segment")
+        return explain(self, name, frame, chosen, current, before, first, last)
 
     def leadlag(
         self,

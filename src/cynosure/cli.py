@@ -18,7 +18,14 @@ from cynosure.api import Project
 from cynosure.engine.periods import check_grain, parse_period
 from cynosure.errors import CynosureError, ProjectError
 from cynosure.results import Result
-from cynosure.terminal import show_aha, show_candidates, show_leadlag, show_metrics, show_tree
+from cynosure.terminal import (
+    show_aha,
+    show_candidates,
+    show_explain,
+    show_leadlag,
+    show_metrics,
+    show_tree,
+)
 
 app = typer.Typer(
     name="cynosure",
@@ -34,6 +41,7 @@ ProjectOption = Annotated[
     Path, typer.Option("--project", "-p", help="The project file (or its directory).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
+BASELINE_WORDS = ("previous", "last-year")
 GrainOption = Annotated[str, typer.Option("--grain", help="day, week or month.")]
 
 
@@ -84,7 +92,7 @@ def check_options(*, grain: str | None, periods: list[str | None]) -> None:
     if grain is not None:
         check_grain(grain)
     for text in periods:
-        if text is not None:
+        if text is not None and text not in BASELINE_WORDS:
             parse_period(text, "monday")  # the form does not depend on the week start
 
 
@@ -189,6 +197,38 @@ def tree(
         show_tree(result, out)
         for line in result.summary():
             out.print(line, highlight=False)
+
+
+@app.command()
+def explain(
+    metric: Annotated[
+        str | None, typer.Argument(help="The metric to explain (default: the North Star).")
+    ] = None,
+    project: ProjectOption = Path("cynosure.yml"),
+    period: Annotated[
+        str | None,
+        typer.Option(help="2026-W37, 2026-09 or 2026-09-14 (default: the last complete week)."),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="A period of the same grain, previous (default) or last-year."),
+    ] = None,
+    grain: Annotated[
+        str | None, typer.Option(help="day, week or month, when --period is not given.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Why did it move: which inputs, which segments?"""
+    with guarded(), progress_bar() as step:
+        check_options(grain=grain, periods=[period, baseline])
+        p = open_project(project)
+        result = p.explain(metric, period, baseline, grain=grain, progress=step)
+    if not emit(result, as_json):
+        show_explain(result, out)
+        out.print()
+        out.print(result.narrative, highlight=False)
+        for warning in result.warnings:
+            out.print(f"Warning: {warning}", highlight=False)
 
 
 @app.command()

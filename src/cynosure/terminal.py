@@ -9,6 +9,7 @@ from rich.tree import Tree as RichTree
 
 from cynosure.analysis.aha import AhaResult
 from cynosure.analysis.candidates import CandidatesResult
+from cynosure.analysis.explain import ExplainResult, segment_name
 from cynosure.analysis.leadlag import LeadLagPair, LeadLagResult
 from cynosure.results import MetricsResult, fmt, pct
 from cynosure.tree.compute import TreeNode, TreeResult
@@ -108,6 +109,69 @@ def _node_line(node: TreeNode, *, star: bool = False) -> Text:
     if node.owner:
         line.append(f"  {node.owner}", style="dim")
     return line
+
+
+def show_explain(result: ExplainResult, console: Console) -> None:
+    """The change through the tree (a tree of contributions), then the segments (a table)."""
+    title = f"{result.label}: {result.period} vs {result.baseline} (by {result.grain})"
+    if not result.period_complete:
+        title += " [partial period]"
+    console.print(Text(title, style="bold"))
+    console.print(
+        Text("each node: its change, then its part of the change explained (~ estimated)", "dim")
+    )
+    branches: dict[str, RichTree] = {}
+    root: RichTree | None = None
+    for node in result.tree:
+        line = Text(node.label, style="bold" if node.metric in result.path else "")
+        line.append(f"  {fmt(node.value)}  ")
+        line.append_text(_change_text(_relative(node.change, node.baseline_value)))
+        if node.parent is not None and node.contribution is not None:
+            mark = "~" if node.estimated else ""
+            line.append(f"  {mark}{fmt(node.contribution)}", style="cyan")
+            if node.share_of_change is not None:
+                line.append(f" ({node.share_of_change * 100:.0f}%)", style="cyan")
+            if node.interval:
+                low, high = node.interval
+                line.append(f" [{fmt(low)}, {fmt(high)}]", style="dim")
+        elif node.edge == "driver":
+            line.append("  driver: too little history to estimate", style="dim")
+        if root is None:
+            root = RichTree(line)
+            branches[node.metric] = root
+        else:
+            branches[node.metric] = branches.get(node.parent or "", root).add(line)
+    if root is not None:
+        console.print(root)
+    if result.segments:
+        other = result.segments_metric != result.metric
+        title = "Segments that account for the change"
+        if other:
+            title += f" in {result.segments_label}"
+        table = Table(title=title, title_justify="left")
+        table.add_column("segment", ratio=1, overflow="fold")
+        table.add_column("before → now", justify="right", no_wrap=True)
+        table.add_column("part of change", justify="right", no_wrap=True)
+        table.add_column("share", justify="right", no_wrap=True)
+        if other:
+            table.add_column(f"≈ of {result.label}", justify="right", no_wrap=True)
+        table.add_column("effect", no_wrap=True)
+        for cause in result.segments:
+            table.add_row(
+                segment_name(cause.segment),
+                f"{fmt(cause.expected)} → {fmt(cause.actual)}",
+                fmt(cause.change),
+                f"{(cause.share_of_change or 0) * 100:.0f}%",
+                *([fmt(cause.contribution)] if other else []),
+                cause.effect,
+            )
+        console.print(table)
+    if result.segments_note:
+        console.print(Text(f"Note: {result.segments_note}.", style="dim"))
+
+
+def _relative(change: float | None, base: float | None) -> float | None:
+    return change / abs(base) if change is not None and base else None
 
 
 def show_leadlag(result: LeadLagResult, console: Console, labels: dict[str, str]) -> None:

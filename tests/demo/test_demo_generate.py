@@ -25,6 +25,7 @@ EVENT_SCHEMA = pa.schema(
         ("platform", pa.string()),
         ("app_version", pa.string()),
         ("plan", pa.string()),
+        ("acquisition_channel", pa.string()),
         ("duration_s", pa.float64()),
         ("amount", pa.float64()),
     ]

@@ -35,7 +35,7 @@ def test_top_level(project: dict[str, Any]) -> None:
         "entity": "user_id",
         "time": "timestamp",
         "name": "event",
-        "dimensions": ["country", "platform", "app_version", "plan"],
+        "dimensions": ["country", "platform", "app_version", "plan", "acquisition_channel"],
         "properties": ["duration_s", "amount"],
     }
     assert project["entities"] == {

@@ -36,6 +36,7 @@ PROJECT_FILE = "cynosure.yml"
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 COUNTRY_CODES = tuple(c[0] for c in w.COUNTRIES)
+CHANNEL_NAMES = tuple(c[0] for c in w.CHANNELS)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ def _event_table(events: Events, population: Users, ids: pa.Array) -> pa.Table:
             "platform": dictionary_column(w.PLATFORMS, population.platform[user]),
             "app_version": dictionary_column(w.VERSIONS, events.app_version[order]),
             "plan": dictionary_column(PLANS, events.plan[order]),
+            "acquisition_channel": dictionary_column(CHANNEL_NAMES, population.channel[user]),
             "duration_s": float_column(events.duration_s[order]),
             "amount": float_column(events.amount[order]),
         }
@@ -262,8 +264,6 @@ def _user_table(world: World, population: Users, ids: pa.Array) -> pa.Table:
             "signed_up_at": pa.array(micros, type=_TIMESTAMP),
             "country": dictionary_column(COUNTRY_CODES, population.country),
             "platform": dictionary_column(w.PLATFORMS, population.platform),
-            "acquisition_channel": dictionary_column(
-                tuple(c[0] for c in w.CHANNELS), population.channel
-            ),
+            "acquisition_channel": dictionary_column(CHANNEL_NAMES, population.channel),
         }
     )

@@ -34,7 +34,7 @@ events:
   entity: user_id
   time: timestamp
   name: event
-  dimensions: [country, platform, app_version, plan]
+  dimensions: [country, platform, app_version, plan, acquisition_channel]
   properties: [duration_s, amount]
 
 entities:

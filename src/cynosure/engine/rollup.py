@@ -228,10 +228,10 @@ class Rollup:
                 if not files:
                     continue  # every event of these days is gone: deleting was the update
             events = self._events(files)
-            fresh = self.rollup_expr(self._within(events, low, high), span)
+            fresh = self.rollup_expr(self.within(events, low, high), span)
             self.con.insert(self.name, fresh.filter(fresh.day.isin([ibis.date(d) for d in run])))
 
-    def _within(self, events: ir.Table, low: datetime, high: datetime) -> ir.Table:
+    def within(self, events: ir.Table, low: datetime, high: datetime) -> ir.Table:
         """Events between `low` and `high`, compared on the raw column where possible, so
         that the reader skips row groups outside the window."""
         column = events[self.events.time]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +14,7 @@ from cynosure.engine.periods import Grain, label, parse_period, period_start
 from cynosure.errors import PeriodError, Problem
 from cynosure.project.load import Spec
 from cynosure.results import Result, clean, fmt, pct
-from cynosure.tree.attribution import shapley
+from cynosure.tree.breakdown import breakdown
 
 if TYPE_CHECKING:
     from cynosure.api import Project
@@ -94,20 +93,9 @@ def build_tree_result(
 ) -> TreeResult:
     """Assemble the tree for `period` (default: the last complete one) against `baseline`."""
     spec = project.spec
-    week_start = spec.model.week_start
-    periods = list(frame.index)
-    if not periods:
-        raise PeriodError("there is no event data yet")
-    current = _pick(
-        period, grain, week_start, periods, default=_last_complete(periods, grain, first, last)
+    current, before = choose_periods(
+        frame, grain, spec.model.week_start, first, last, period, baseline
     )
-    position = periods.index(current)
-    if baseline is None:
-        if position == 0:
-            raise PeriodError(f"{label(current, grain)} is the first period: there is no baseline")
-        before = periods[position - 1]
-    else:
-        before = _pick(baseline, grain, week_start, periods, default=None)
     nodes = _nodes(spec, frame, current, before)
     return TreeResult(
         north_star=spec.model.north_star,
@@ -123,12 +111,53 @@ def build_tree_result(
     )
 
 
-def _last_complete(periods: list[date], grain: Grain, first: date, last: date) -> date:
+def choose_periods(
+    frame: pd.DataFrame,
+    grain: Grain,
+    week_start: str,
+    first: date,
+    last: date,
+    period: str | None,
+    baseline: str | None,
+) -> tuple[date, date]:
+    """The period compared (default: the last complete one) and its baseline: a period,
+    "previous" (the default) or "last-year" (52 weeks earlier for days and weeks, so the
+    weekday matches; 12 months earlier for months)."""
+    periods = list(frame.index)
+    if not periods:
+        raise PeriodError("there is no event data yet")
+    current = pick_period(
+        period, grain, week_start, periods, default=last_complete(periods, grain, first, last)
+    )
+    if baseline in (None, "previous"):
+        position = periods.index(current)
+        if position == 0:
+            raise PeriodError(f"{label(current, grain)} is the first period: there is no baseline")
+        return current, periods[position - 1]
+    if baseline == "last-year":
+        before = year_before(current, grain)
+        if before not in periods:
+            raise PeriodError(
+                f"there is no data for {label(before, grain)}, a year before "
+                f"{label(current, grain)}; the data starts in {label(periods[0], grain)}"
+            )
+        return current, before
+    return current, pick_period(baseline, grain, week_start, periods, default=None)
+
+
+def year_before(start: date, grain: Grain) -> date:
+    """The same period a year earlier (52 weeks earlier for days and weeks: same weekday)."""
+    if grain == "month":
+        return start.replace(year=start.year - 1)
+    return start - timedelta(days=364)
+
+
+def last_complete(periods: list[date], grain: Grain, first: date, last: date) -> date:
     complete = [p for p in periods if period_is_complete(p, grain, first, last)]
     return complete[-1] if complete else periods[-1]
 
 
-def _pick(
+def pick_period(
     text: str | None, grain: Grain, week_start: str, periods: list[date], default: date | None
 ) -> date:
     if text is None:
@@ -137,7 +166,7 @@ def _pick(
     kind, start = parse_period(text, week_start)
     if kind != grain:
         raise PeriodError(
-            f"'{text}' is a {kind}, but the tree is computed by {grain}; "
+            f"'{text}' is a {kind}, but the periods are compared by {grain}; "
             f"give both periods in the same form"
         )
     start = period_start(start, grain, week_start)
@@ -149,56 +178,35 @@ def _pick(
 
 def _nodes(spec: Spec, frame: pd.DataFrame, current: date, before: date) -> list[TreeNode]:
     tree = spec.tree
-    order = tree.walk()
-    if not order and spec.model.north_star:
-        order = [(spec.model.north_star, None, 0)]
-
-    def at(period: date, metric: str) -> float:
-        return float(frame[metric].loc[period])
-
-    contributions: dict[str, float] = {}
-    for formula_edge in tree.edges.values():
-        if formula_edge.formula is None:
-            continue
-        now = {c: at(current, c) for c in formula_edge.children}
-        then = {c: at(before, c) for c in formula_edge.children}
-        contributions.update(shapley(formula_edge.formula, then, now))
-    to_star: dict[str, float | None] = {}
-    nodes = []
+    roots = [metric for metric, parent, _ in tree.walk() if parent is None]
+    if not roots and spec.model.north_star:
+        roots = [spec.model.north_star]
     history_index = list(frame.index).index(current)
-    for metric, parent, depth in order:
-        value, base = at(current, metric), at(before, metric)
-        change = value - base
-        edge = tree.edges.get(parent) if parent else None
-        exact = edge is not None and edge.exact
-        contribution = contributions.get(metric) if exact else None
-        if parent is None:
-            to_star[metric] = change
-        elif contribution is not None and to_star.get(parent) is not None:
-            parent_change = at(current, parent) - at(before, parent)
-            share = contribution / parent_change if parent_change else math.nan
-            to_star[metric] = (to_star[parent] or 0.0) * share if parent_change else None
-        else:
-            to_star[metric] = None
-        history = frame[metric].iloc[max(0, history_index - SPARK_PERIODS + 1) : history_index + 1]
-        definition = spec.model.metrics[metric]
-        nodes.append(
-            TreeNode(
-                metric=metric,
-                label=definition.label or metric,
-                parent=parent,
-                depth=depth,
-                edge=("formula" if exact else "driver") if parent else None,
-                value=clean(value),
-                baseline_value=clean(base),
-                change=clean(change),
-                change_relative=clean(change / abs(base)) if base else None,
-                contribution=clean(contribution),
-                contribution_to_north_star=clean(to_star[metric]),
-                owner=definition.owner,
-                history=[clean(v) for v in history],
+    nodes = []
+    for root in roots:
+        for part in breakdown(tree, root, frame, current, before):
+            history = frame[part.metric].iloc[
+                max(0, history_index - SPARK_PERIODS + 1) : history_index + 1
+            ]
+            definition = spec.model.metrics[part.metric]
+            base = part.baseline_value
+            nodes.append(
+                TreeNode(
+                    metric=part.metric,
+                    label=definition.label or part.metric,
+                    parent=part.parent,
+                    depth=part.depth,
+                    edge=part.edge,
+                    value=clean(part.value),
+                    baseline_value=clean(base),
+                    change=clean(part.change),
+                    change_relative=clean(part.change / abs(base)) if base else None,
+                    contribution=clean(part.to_parent) if part.edge == "formula" else None,
+                    contribution_to_north_star=clean(part.contribution),
+                    owner=definition.owner,
+                    history=[clean(v) for v in history],
+                )
             )
-        )
     return nodes
 
 
