@@ -49,7 +49,8 @@ from cynosure.analysis import localize as localize_module
 from cynosure.analysis.localize import localize
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "rootcause"
+REFERENCE = os.environ.get("CYNOSURE_REFERENCE_DATA", str(ROOT.parent / "shared" / "data"))
+DATA = Path(REFERENCE) / "rootcause"
 RS = DATA / "riskloc_rs"
 SQUEEZE = DATA / "squeeze_sample"
 HISTORY_MINUTES = 4

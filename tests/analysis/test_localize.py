@@ -7,8 +7,8 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import os
 import sys
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -22,7 +22,9 @@ from cynosure import DataError, Localization, localize
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks" / "bench_localize.py"
-DATA = ROOT.parent / "shared" / "data" / "rootcause"
+# The shared reference data sit next to the checkout; CYNOSURE_REFERENCE_DATA points elsewhere.
+REFERENCE = os.environ.get("CYNOSURE_REFERENCE_DATA", str(ROOT.parent / "shared" / "data"))
+DATA = Path(REFERENCE) / "rootcause"
 RATIO = {"numerator": ("num_a", "num_e"), "denominator": ("den_a", "den_e")}
 DIMENSIONS = {
     "platform": ["android", "ios", "web"],
@@ -374,7 +376,8 @@ def test_contract_json_summary_and_determinism() -> None:
     assert localize(shuffled, names[::-1]).labels() == result.labels()
 
 
-def test_fifty_thousand_leaves_in_six_dimensions_is_fast() -> None:
+def test_fifty_thousand_leaves_in_six_dimensions() -> None:
+    """The size of a real cube (its speed is measured in benchmarks/bench_localize.py)."""
     rng = np.random.default_rng(5)
     sizes = [10, 10, 8, 8, 5, 2]
     names = [f"d{i}" for i in range(len(sizes))]
@@ -385,8 +388,5 @@ def test_fifty_thousand_leaves_in_six_dimensions_is_fast() -> None:
     frame["actual"] = frame["expected"] * rng.normal(1, 0.05, len(frame))
     planted = (frame["d1"] == "3") & (frame["d4"] == "1")
     frame.loc[planted, "actual"] *= 0.5
-    start = time.perf_counter()
     result = localize(frame, names)
-    elapsed = time.perf_counter() - start
     assert result.labels() == ["d1=3&d4=1"]
-    assert elapsed < 2.0  # about 0.1 s here; generous for a shared machine
