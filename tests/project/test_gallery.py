@@ -1128,14 +1128,12 @@ def test_every_problem_names_the_file_the_same_way(
     assert len({p.file for p in error.problems}) == 1, str(error)
 
 
-@pytest.mark.xfail(strict=True, reason="an upper bound is reported in pydantic's words")
 def test_aha_rate_above_one_says_what_was_given(write_project: Callable[[str], Path]) -> None:
     text = edit("outcomes: [revenue]\n", "outcomes: [revenue]\naha:\n  fdr: 2\n")
     problem = only_problem(load_error(write_project(text)), "aha.fdr")
     assert "got 2" in problem.message
 
 
-@pytest.mark.xfail(strict=True, reason="an empty list is reported in pydantic's words")
 def test_aha_no_windows_is_explained_in_yaml_terms(write_project: Callable[[str], Path]) -> None:
     text = edit("outcomes: [revenue]\n", "outcomes: [revenue]\naha:\n  windows: []\n")
     problem = only_problem(load_error(write_project(text)), "aha.windows")

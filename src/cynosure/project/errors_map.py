@@ -134,6 +134,17 @@ def _describe(error: Any, path: tuple[str | int, ...]) -> tuple[str, str]:
         bound = error.get("ctx", {}).get("ge", error.get("ctx", {}).get("gt"))
         more = "or more" if kind == "greater_than_equal" else "exclusive"
         return f"must be {bound} {more}; got {_shown(error.get('input'))}", ""
+    if kind in ("less_than_equal", "less_than"):
+        bound = error.get("ctx", {}).get("le", error.get("ctx", {}).get("lt"))
+        limit = f"{bound} or less" if kind == "less_than_equal" else f"less than {bound}"
+        return f"must be {limit}; got {_shown(error.get('input'))}", ""
+    if kind == "too_short":
+        least = error.get("ctx", {}).get("min_length", 1)
+        count = "one value" if least == 1 else f"{least} values"
+        return (
+            f"must list at least {count}; got {_shown(error.get('input'))}",
+            "or remove the key to use the default",
+        )
     if kind in TYPE_NAMES:
         return f"must be {TYPE_NAMES[kind]}; got {_shown(error.get('input'))}", ""
     message = error["msg"]
