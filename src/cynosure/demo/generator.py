@@ -103,38 +103,72 @@ def generate(
     (root / PROJECT_FILE).write_text(render(), encoding="utf-8")
 
     month_start, month_end = last_whole_month(world)
-    month_hours = 0.0
-    events = 0
-    user_tables = []
-    width = max(7, len(str(users)))
-    for chunk, first in enumerate(range(0, users, USERS_PER_FILE)):
-        rng = np.random.default_rng([seed, chunk + 1])
-        population = draw_users(rng, world, min(USERS_PER_FILE, users - first))
-        ids = pa.array([f"u{i:0{width}d}" for i in range(first + 1, first + len(population) + 1)])
+
+    def chunk(rng: np.random.Generator, ids: pa.Array) -> Chunk:
+        population = draw_users(rng, world, len(ids))
         chunk_events = _simulate(rng, world, population)
-        table = _event_table(chunk_events, population, ids)
-        write_parquet(table, root / EVENTS_DIR / f"part-{chunk:05d}.parquet")
-        events += table.num_rows
         day = chunk_events.timestamp // w.MICROS_PER_DAY - world.start_epoch_day
         in_month = (chunk_events.event == SONG_PLAYED) & (day >= month_start) & (day <= month_end)
-        month_hours += float(chunk_events.duration_s[in_month].sum()) / 3600.0
-        user_tables.append(_user_table(world, population, ids))
-        del chunk_events, table
-        if progress is not None:
-            progress(first + len(population), users)
+        return Chunk(
+            events=_event_table(chunk_events, population, ids),
+            people=_user_table(world, population, ids),
+            month_total=float(chunk_events.duration_s[in_month].sum()) / 3600.0,
+        )
 
-    write_parquet(pa.concat_tables(user_tables), root / USERS_FILE)
+    events, month_hours = write_population(
+        root, users, USERS_PER_FILE, seed, "u", 7, USERS_FILE, chunk, progress
+    )
     label = (world.start + timedelta(days=month_end)).strftime("%Y-%m")
     text = render(month=label, month_hours=month_hours)
     (root / PROJECT_FILE).write_text(text, encoding="utf-8")
-    return DemoSummary(
-        directory=root,
-        users=users,
-        events=events,
-        start=world.start,
-        end=world.end,
-        seconds=time.perf_counter() - began,
-    )
+    return DemoSummary(root, users, events, world.start, world.end, time.perf_counter() - began)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of simulated people: its events, its people table, and its part of the
+    number the project file quotes for the last whole month."""
+
+    events: pa.Table
+    people: pa.Table
+    month_total: float
+
+
+def write_population(
+    root: Path,
+    users: int,
+    per_file: int,
+    seed: int,
+    id_prefix: str,
+    id_width: int,
+    people_file: Path,
+    simulate: Callable[[np.random.Generator, pa.Array], Chunk],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[int, float]:
+    """Simulate `users` people chunk by chunk (each with its own random stream, so the data
+    do not depend on memory), write one event file per chunk and the people table.
+
+    Returns:
+        The number of events written and the sum of the chunks' month totals.
+    """
+    events = 0
+    month_total = 0.0
+    people = []
+    width = max(id_width, len(str(users)))
+    for index, first in enumerate(range(0, users, per_file)):
+        rng = np.random.default_rng([seed, index + 1])
+        count = min(per_file, users - first)
+        ids = pa.array([f"{id_prefix}{i:0{width}d}" for i in range(first + 1, first + count + 1)])
+        part = simulate(rng, ids)
+        write_parquet(part.events, root / EVENTS_DIR / f"part-{index:05d}.parquet")
+        events += part.events.num_rows
+        month_total += part.month_total
+        people.append(part.people)
+        del part
+        if progress is not None:
+            progress(first + count, users)
+    write_parquet(pa.concat_tables(people), root / people_file)
+    return events, month_total
 
 
 def prepare_directory(root: Path) -> None:

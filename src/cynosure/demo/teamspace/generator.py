@@ -18,15 +18,15 @@ import numpy as np
 import pyarrow as pa
 
 from cynosure.demo.generator import (
-    EVENTS_DIR,
     PROJECT_FILE,
+    Chunk,
     DemoSummary,
     check_arguments,
     dictionary_column,
     float_column,
     last_whole_month,
     prepare_directory,
-    write_parquet,
+    write_population,
 )
 from cynosure.demo.teamspace import project_file
 from cynosure.demo.teamspace import world as w
@@ -87,38 +87,25 @@ def generate(
     (root / PROJECT_FILE).write_text(render(), encoding="utf-8")
 
     month_first, month_last = last_whole_month(world)
-    month_messages = 0
-    events = 0
-    member_tables = []
-    width = max(6, len(str(users)))
-    for chunk, first in enumerate(range(0, users, MEMBERS_PER_FILE)):
-        rng = np.random.default_rng([seed, chunk + 1])
-        people = draw_members(rng, world, min(MEMBERS_PER_FILE, users - first))
-        ids = pa.array([f"m{i:0{width}d}" for i in range(first + 1, first + len(people) + 1)])
+
+    def chunk(rng: np.random.Generator, ids: pa.Array) -> Chunk:
+        people = draw_members(rng, world, len(ids))
         lives, activity = simulate_lives(rng, world, people)
         chunk_events = assemble(rng, world, people, activity, simulate_seats(rng, lives, activity))
-        table = _event_table(chunk_events, people, ids)
-        write_parquet(table, root / EVENTS_DIR / f"part-{chunk:05d}.parquet")
-        events += table.num_rows
         in_month = (activity.day >= month_first) & (activity.day <= month_last)
-        month_messages += int(activity.of("message_sent")[in_month].sum())
-        member_tables.append(_member_table(world, people, ids))
-        del chunk_events, table, lives, activity
-        if progress is not None:
-            progress(first + len(people), users)
+        return Chunk(
+            events=_event_table(chunk_events, people, ids),
+            people=_member_table(world, people, ids),
+            month_total=float(activity.of("message_sent")[in_month].sum()),
+        )
 
-    write_parquet(pa.concat_tables(member_tables), root / MEMBERS_FILE)
-    label = (world.start + timedelta(days=month_last)).strftime("%Y-%m")
-    text = render(month=label, month_messages=month_messages)
-    (root / PROJECT_FILE).write_text(text, encoding="utf-8")
-    return DemoSummary(
-        directory=root,
-        users=users,
-        events=events,
-        start=world.start,
-        end=world.end,
-        seconds=time.perf_counter() - began,
+    events, month_messages = write_population(
+        root, users, MEMBERS_PER_FILE, seed, "m", 6, MEMBERS_FILE, chunk, progress
     )
+    label = (world.start + timedelta(days=month_last)).strftime("%Y-%m")
+    text = render(month=label, month_messages=int(month_messages))
+    (root / PROJECT_FILE).write_text(text, encoding="utf-8")
+    return DemoSummary(root, users, events, world.start, world.end, time.perf_counter() - began)
 
 
 def _event_table(events: Events, members: Members, ids: pa.Array) -> pa.Table:
