@@ -65,18 +65,22 @@ def _as_rows(table: ir.Table, values: dict[str, ir.Value]) -> list[ir.Table]:
     )
 
 
-def per_entity(r: ir.Table, plan: Plan) -> ir.Table:
+def per_entity(r: ir.Table, plan: Plan, *, rows_per_day: bool = False) -> ir.Table:
     """The rollup summed per entity and period: what every additive and lifecycle part reads.
 
     Built once per grain and shared (a common subexpression of the one query), since grouping
     the entity x day rollup again for each part would cost as much as the parts themselves.
+    `rows_per_day`: the rollup has several rows per entity and day (one per segment), so
+    active days are counted as distinct days rather than as rows.
     """
     needed = sorted({c for m in plan.base.values() for c in m.columns})
     sums: dict[str, ir.Value] = {c: r[c].sum() for c in needed}
     for metric in plan.base.values():
         if metric.kind == "threshold" and metric.unit == "days":
             column = metric.columns[0]
-            sums[f"{column}_days"] = r.count(where=r[column] > 0)
+            active = r[column] > 0
+            days = r.day.nunique(where=active) if rows_per_day else r.count(where=active)
+            sums[f"{column}_days"] = days
     return r.group_by(["entity", "period"]).aggregate(**sums)
 
 

@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from cynosure.engine.compute import per_entity
 from cynosure.engine.evidence import entity_value
 from cynosure.engine.periods import Grain, next_start, period_start_expr
 from cynosure.engine.rollup import Rollup
@@ -61,7 +62,7 @@ def split_for_segments(name: str, plan: Plan) -> Split | str:
             return Split(f"{name}:sum", f"{name}:count")
         if _additive(name, plan):
             return Split(name)
-        return f"{name} is a {_kind_words(base.kind, base)} metric, which does not split by segment"
+        return f"{name} is a {_kind_words(base)} metric, which does not split by segment"
     derived = plan.derived[name]
     tree = derived.formula.tree
     if _linear(tree, plan):
@@ -75,12 +76,12 @@ def split_for_segments(name: str, plan: Plan) -> Split | str:
     )
 
 
-def _kind_words(kind: str, base: BaseMetric) -> str:
+def _kind_words(base: BaseMetric) -> str:
     if base.cumulative:
         return "cumulative"
     if base.lifecycle:
         return f"{base.lifecycle} (growth accounting)"
-    return kind
+    return base.kind
 
 
 def _additive(name: str, plan: Plan) -> bool:
@@ -153,7 +154,7 @@ def segment_leaves(
         period=period_start_expr(r.day, grain, week_start),
         **{d: r[d].cast("string").fill_null(NONE_VALUE) for d in dims},
     )
-    ep = _per_entity(r, rollup.plan)
+    ep = per_entity(r, rollup.plan, rows_per_day=True)
     main = _main_segment(r, dims)
     joined = ep.join(main, ["entity", "period"])
     parts = {"num": _formula_value(split.numerator, rollup.plan, joined)}
@@ -165,17 +166,6 @@ def segment_leaves(
     long = con.execute(summed)
     long["period"] = pd.to_datetime(long["period"]).dt.date
     return Leaves(_wide(long, list(dims), list(parts), period, baseline), dims, split)
-
-
-def _per_entity(r: ir.Table, plan: Plan) -> ir.Table:
-    """Each entity's measure totals in each period (over all its segments)."""
-    columns = sorted({c for m in plan.base.values() for c in m.columns})
-    sums: dict[str, ir.Value] = {c: r[c].sum() for c in columns}
-    for metric in plan.base.values():
-        if metric.kind == "threshold" and metric.unit == "days":
-            column = metric.columns[0]
-            sums[f"{column}_days"] = r.day.nunique(where=r[column] > 0)
-    return r.group_by(["entity", "period"]).aggregate(**sums)
 
 
 def _main_segment(r: ir.Table, dims: tuple[str, ...]) -> ir.Table:
