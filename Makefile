@@ -25,6 +25,8 @@ demo: install
 	$(BIN)/cynosure candidates -p $(DEMO_DIR)
 	$(BIN)/cynosure aha -p $(DEMO_DIR) --top 5
 	$(BIN)/cynosure explain -p $(DEMO_DIR) --period 2026-W37
+	$(BIN)/cynosure impact -p $(DEMO_DIR) song_plays --intervention "Recommendations v2"
+	$(BIN)/cynosure targets -p $(DEMO_DIR)
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
@@ -37,3 +39,10 @@ test: lint
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
+
+# Set up the CausalImpact peers (pycausalimpact, tfcausalimpact) in their own venvs under
+# .venv-peers/ (TensorFlow: ~2.4 GB); then compare them with R:
+# `$(BIN)/python benchmarks/causal_cases.py --peer pycausalimpact --peer tfcausalimpact`.
+.PHONY: bench-peers
+bench-peers:
+	PYTHON=$(PYTHON) bash benchmarks/peers/setup.sh $(PEERS)

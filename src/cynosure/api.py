@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,26 @@ from cynosure.analysis.aha import AhaResult, Search, aha_result
 from cynosure.analysis.candidates import CandidatesResult, score_candidates
 from cynosure.analysis.explain import ExplainResult, explain
 from cynosure.analysis.gather import Inputs, candidate_names, gather
+from cynosure.analysis.impact import ImpactRanking, ImpactResult
+from cynosure.analysis.interventions import (
+    check_metrics,
+    default_until,
+    find_intervention,
+    impact_all,
+    impact_one,
+)
 from cynosure.analysis.leadlag import LeadLagResult, leadlag_result, pairs_to_test
 from cynosure.analysis.prepare import complete_periods
+from cynosure.analysis.targets import TargetsResult, targets_result
+from cynosure.analysis.watch import (
+    Alert,
+    Check,
+    WatchResult,
+    alert_for,
+    baseline_for,
+    check,
+    guardrail_alert,
+)
 from cynosure.engine.behaviours import behaviour_histograms
 from cynosure.engine.compute import compute_series, period_is_complete
 from cynosure.engine.connection import connect
@@ -30,8 +49,15 @@ from cynosure.engine.periods import (
     period_start,
 )
 from cynosure.engine.rollup import Progress, Rollup
+from cynosure.engine.segment_series import SegmentSeries
 from cynosure.engine.sources import Source
-from cynosure.errors import DataError, PeriodError, ProjectError, UnknownMetricError
+from cynosure.errors import (
+    CynosureError,
+    DataError,
+    PeriodError,
+    ProjectError,
+    UnknownMetricError,
+)
 from cynosure.metrics.expressions import did_you_mean
 from cynosure.project.load import Spec, inspect_spec, read_text, sort_problems
 from cynosure.results import MetricsResult, Point, RefreshResult
@@ -54,6 +80,8 @@ class Project:
         self._rollup = Rollup(con, events, spec.model.events, spec.plan, spec.model.timezone)
         self._series: dict[str, tuple[pd.DataFrame, date, date]] = {}
         self._fresh = False
+        self._segments: SegmentSeries | None = None
+        self._segment_frames: dict[tuple[str, tuple[tuple[str, str], ...]], pd.DataFrame] = {}
 
     @classmethod
     def load(cls, path: str | Path = "cynosure.yml", *, memory_limit: str | None = None) -> Project:
@@ -231,6 +259,222 @@ class Project:
         if progress:
             progress("Splitting the change by segment")
         return explain(self, name, frame, chosen, current, before, first, last)
+
+    def impact(
+        self,
+        metric: str | None = None,
+        *,
+        at: str | date | None = None,
+        until: str | date | None = None,
+        intervention: str | None = None,
+        segment: Mapping[str, str] | None = None,
+        control_segments: Sequence[Mapping[str, str]] | None = None,
+        control_metrics: list[str] | None = None,
+        grain: str = "day",
+        placebo: bool = True,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> ImpactResult:
+        """What an intervention did to `metric` (default: the North Star).
+
+        Args:
+            metric: The metric measured.
+            at: The first day of the change (or give `intervention`).
+            until: The last day measured (default: the intervention's end, else 8 weeks on,
+                or the day before the next declared intervention if that comes first).
+            intervention: The name of an intervention of the project file: its date, end and
+                segment are used.
+            segment: Measure the metric in this segment only (dimension -> value); default:
+                the intervention's segment.
+            control_segments: Segments whose same metric serves as controls.
+            control_metrics: Metrics that serve as controls.
+            grain: day (the default), week or month.
+            placebo: Also run the model at fake dates before the real one.
+            seed: Seed of the posterior draws.
+            progress: Told what is being computed.
+
+        Returns:
+            The counterfactual, the effect with its intervals and tail probability, the
+            controls used, the placebo check and a summary.
+        """
+        name = metric or self.north_star
+        if name is None:
+            raise UnknownMetricError("name the metric to measure: the project has no north_star")
+        self._need(name)
+        check_metrics(control_metrics or [], self.metric_names)
+        checked = check_grain(grain)
+        start, end, chosen = _dated(at), _dated(until), dict(segment or {})
+        if intervention is not None:
+            item = find_intervention(self.spec.model.interventions, intervention)
+            start = start or item.date
+            end = end or item.end
+            chosen = chosen or {k: str(v) for k, v in item.segment.items()}
+        if start is None:
+            raise PeriodError("say when the change happened: --at DATE or --intervention NAME")
+        if end is None:
+            interventions = list(self.spec.model.interventions)
+            end = default_until(start, checked, interventions, self.spec.model.week_start)
+        if progress:
+            progress(f"Computing {name} by {checked}")
+        return impact_one(
+            self,
+            self.spec.tree,
+            self.metric_names,
+            name,
+            at=start,
+            until=end,
+            intervention=intervention,
+            segment=chosen,
+            control_segments=[dict(s) for s in control_segments or []],
+            control_metrics=control_metrics or [],
+            grain=checked,
+            placebo=placebo,
+            seed=seed,
+        )
+
+    def impact_all(
+        self, *, grain: str = "day", seed: int = 0, progress: Progress | None = None
+    ) -> ImpactRanking:
+        """Every declared intervention's effect on the North Star and its direct inputs,
+        significant and large effects first."""
+        return impact_all(
+            self,
+            self.spec.tree,
+            self.metric_names,
+            list(self.spec.model.interventions),
+            check_grain(grain),
+            self.spec.model.week_start,
+            seed=seed,
+            progress=progress,
+        )
+
+    def watch(
+        self,
+        *,
+        as_of: str | date | None = None,
+        grains: Sequence[str] = ("day", "week"),
+        explain: bool = True,
+        progress: Progress | None = None,
+    ) -> WatchResult:
+        """Abnormal movements of the North Star, its tree and the guardrails, each explained.
+
+        Args:
+            as_of: Check as if the data ended on this day (default: the data's last day).
+            grains: The grains checked: the latest complete period of each.
+            explain: Explain each alert through the tree and segments.
+            progress: Told what is being computed.
+
+        Returns:
+            Every check, and the alerts (abnormal moves, guardrails worsening while the
+            North Star rises) with their explanations.
+        """
+        model = self.spec.model
+        watched = [m for m, _, _ in self.spec.tree.walk()] or list(filter(None, [self.north_star]))
+        watched += [g for g in model.guardrails if g not in watched]
+        cutoff = _dated(as_of)
+        checks: list[Check] = []
+        alerts: list[Alert] = []
+        for grain in [check_grain(g) for g in grains]:
+            if progress:
+                progress(f"Checking the latest complete {grain}")
+            frame = self.complete_series(grain)
+            if cutoff is not None:
+                frame = frame[
+                    [next_start(d, grain) <= cutoff + timedelta(days=1) for d in frame.index]
+                ]
+            found = {m: check(frame[m], grain, m, self.label(m)) for m in watched}
+            found_checks = {m: c for m, c in found.items() if c is not None}
+            checks += found_checks.values()
+            alerts += [alert_for(c) for c in found_checks.values() if c.abnormal]
+            star = found_checks.get(self.north_star or "")
+            for guard in model.guardrails:
+                if star is None or guard not in found_checks:
+                    continue
+                better = model.metrics[guard].better or "lower"
+                extra = guardrail_alert(found_checks[guard], star, worse_when_up=better == "lower")
+                if extra is not None:
+                    alerts.append(extra)
+        if explain:
+            alerts = [self._explained(a, progress) for a in alerts]
+        end = cutoff or self._computed("day", progress)[2]
+        return WatchResult(project=self.name, as_of=end.isoformat(), checks=checks, alerts=alerts)
+
+    def _explained(self, alert: Alert, progress: Progress | None) -> Alert:
+        grain = check_grain(alert.grain)
+        _, start = parse_period(alert.period, self.spec.model.week_start)
+        try:
+            why = self.explain(
+                alert.metric,
+                alert.period,
+                label(baseline_for(start, grain), grain),
+                progress=progress,
+            )
+        except CynosureError:
+            return alert
+        top = why.segments[0].segment if why.segments else None
+        return alert.model_copy(update={"explanation": why.narrative, "segment": top})
+
+    def targets(
+        self, metric: str | None = None, *, grain: str | None = None, seed: int = 0
+    ) -> TargetsResult:
+        """Baseline, forecast, suggested targets and, for each declared target of `metric`
+        (default: the North Star), on track, at risk or off track with its probability."""
+        name = metric or self.north_star
+        if name is None:
+            raise UnknownMetricError("name the metric: the project has no north_star")
+        self._need(name)
+        declared = [t for t in self.spec.model.targets if t.metric == name]
+        chosen = check_grain(grain or next((t.grain for t in declared if t.grain), "week"))
+        frame = self.complete_series(chosen)
+        better = self.spec.model.metrics[name].better or "higher"
+        return targets_result(
+            self.name,
+            name,
+            self.label(name),
+            frame[name],
+            chosen,
+            self.spec.model.week_start,
+            [(t.value, t.by) for t in declared],
+            higher_is_better=better == "higher",
+            seed=seed,
+        )
+
+    def complete_series(
+        self, grain: Grain, segment: Mapping[str, str] | None = None
+    ) -> pd.DataFrame:
+        """Every metric at `grain` over complete periods, overall or in `segment`."""
+        if not segment:
+            frame, first, last = self._computed(grain, None)
+        else:
+            key = (grain, tuple(sorted(segment.items())))
+            if key not in self._segment_frames:
+                starts = self._starts(self._rollup_table())
+                result = self._segment_source().series(
+                    segment, grain, self.spec.model.week_start, starts
+                )
+                self._segment_frames[key] = result[0]
+            frame = self._segment_frames[key]
+            _, first, last = self._computed(grain, None)
+        keep = [period_is_complete(d, grain, first, last) for d in frame.index]
+        return frame[keep]
+
+    def dimension_values(self, dimension: str) -> list[str]:
+        """The values a dimension takes, most events first."""
+        return list(self._segment_source().values(dimension)["value"])
+
+    def _segment_source(self) -> SegmentSeries:
+        if self._segments is None:
+            model = self.spec.model
+            self._segments = SegmentSeries(
+                self.con, self.events_source, model.events, self.spec.plan, model.timezone
+            )
+            self._segments.refresh()
+        return self._segments
+
+    def _rollup_table(self) -> ir.Table:
+        if not self._fresh:
+            self.refresh()
+        return self._rollup.table()
 
     def leadlag(
         self,
@@ -452,3 +696,13 @@ def entity_noun(column: str) -> str:
 
 def _value(value: Any) -> float | None:
     return None if pd.isna(value) else float(value)
+
+
+def _dated(value: str | date | None) -> date | None:
+    """A day given as a date or as text (2026-06-15)."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PeriodError(f"'{value}' is not a day: write it as 2026-06-15") from None

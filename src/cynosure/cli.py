@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,14 +15,17 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from cynosure.analysis.impact import parse_segment
 from cynosure.api import Project
 from cynosure.engine.periods import check_grain, parse_period
 from cynosure.errors import CynosureError, ProjectError
+from cynosure.notify import check_url, post_json, slack_body
 from cynosure.results import Result
 from cynosure.terminal import (
     show_aha,
     show_candidates,
     show_explain,
+    show_impact,
     show_leadlag,
     show_metrics,
     show_tree,
@@ -229,6 +233,132 @@ def explain(
         out.print(result.narrative, highlight=False)
         for warning in result.warnings:
             out.print(f"Warning: {warning}", highlight=False)
+
+
+SegmentOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--control-segment", help="A segment whose same metric is a control (platform=android)."
+    ),
+]
+
+
+@app.command()
+def impact(
+    metric: Annotated[
+        str | None, typer.Argument(help="The metric measured (default: the North Star).")
+    ] = None,
+    project: ProjectOption = Path("cynosure.yml"),
+    at: Annotated[
+        str | None, typer.Option(help="The first day of the change (2026-06-15).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="The last day measured.")] = None,
+    intervention: Annotated[
+        str | None, typer.Option(help="An intervention of the project file, by name.")
+    ] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Measure in this segment only (platform=ios,country=us).")
+    ] = None,
+    control_segment: SegmentOption = None,
+    control: Annotated[
+        list[str] | None, typer.Option("--control", help="A metric used as a control.")
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Rank every declared intervention instead.")
+    ] = False,
+    grain: GrainOption = "day",
+    placebo: Annotated[
+        bool, typer.Option(help="Run the model at fake dates before the real one.")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """What did this launch or incident do?"""
+    with guarded(), progress_bar() as step:
+        check_options(grain=grain, periods=[])
+        chosen = parse_segment(segment) if segment else None
+        controls = [parse_segment(text) for text in control_segment or []]
+        p = open_project(project)
+        result: Result
+        if every:
+            result = p.impact_all(grain=grain, seed=seed, progress=step)
+        else:
+            result = p.impact(
+                metric,
+                at=at,
+                until=until,
+                intervention=intervention,
+                segment=chosen,
+                control_segments=controls,
+                control_metrics=control,
+                grain=grain,
+                placebo=placebo,
+                seed=seed,
+                progress=step,
+            )
+    if not emit(result, as_json):
+        show_impact(result, out)
+        for line in result.summary():
+            out.print(line, highlight=False)
+
+
+@app.command()
+def targets(
+    metric: Annotated[
+        str | None, typer.Argument(help="The metric (default: the North Star).")
+    ] = None,
+    project: ProjectOption = Path("cynosure.yml"),
+    grain: Annotated[
+        str | None, typer.Option(help="day, week or month (default: the target's, else week).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the forecast draws.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Baseline, forecast, suggested targets: are we on track?"""
+    with guarded(), progress_bar():
+        check_options(grain=grain, periods=[])
+        result = open_project(project).targets(metric, grain=grain, seed=seed)
+    if not emit(result, as_json):
+        for line in result.summary():
+            out.print(line, highlight=False)
+
+
+@app.command()
+def watch(
+    project: ProjectOption = Path("cynosure.yml"),
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Check as if the data ended on this day.")
+    ] = None,
+    webhook: Annotated[
+        str | None, typer.Option(help="POST the result as JSON to this URL when there is an alert.")
+    ] = None,
+    slack: Annotated[
+        bool, typer.Option(help="Send a Slack-compatible body to the webhook.")
+    ] = False,
+    always: Annotated[
+        bool, typer.Option(help="Post to the webhook even when nothing is abnormal.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Is anything moving abnormally right now, and why? Exit code 1 on an alert."""
+    with guarded(), progress_bar() as step:
+        if webhook:
+            check_url(webhook)
+        p = open_project(project)
+        result = p.watch(as_of=as_of, progress=step)
+        if webhook and (result.alerts or always):
+            body = (
+                slack_body(result.summary()[0], result.summary()[1:]) if slack else result.to_dict()
+            )
+            sent = post_json(webhook, body)
+            result = result.model_copy(update={"delivery": asdict(sent)})
+            if not sent.delivered:
+                err.print(f"[yellow]warning:[/yellow] {sent.error}", highlight=False)
+    if not emit(result, as_json):
+        for line in result.summary():
+            out.print(line, highlight=False)
+    if result.alerts:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -10,8 +10,9 @@ from rich.tree import Tree as RichTree
 from cynosure.analysis.aha import AhaResult
 from cynosure.analysis.candidates import CandidatesResult
 from cynosure.analysis.explain import ExplainResult, segment_name
+from cynosure.analysis.impact import ImpactRanking, ImpactResult, segment_words
 from cynosure.analysis.leadlag import LeadLagPair, LeadLagResult
-from cynosure.results import MetricsResult, fmt, pct
+from cynosure.results import MetricsResult, Result, fmt, pct
 from cynosure.tree.compute import TreeNode, TreeResult
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -290,3 +291,48 @@ def show_candidates(result: CandidatesResult, console: Console) -> None:
         )
     if result.candidates:
         console.print(table)
+
+
+def _interval(bounds: list[float | None], percent: bool = False) -> str:
+    show = pct if percent else fmt
+    return f"[{show(bounds[0])}, {show(bounds[1])}]"
+
+
+def show_impact(result: Result, console: Console) -> None:
+    """An effect table (average and total), or the ranking of every intervention."""
+    if isinstance(result, ImpactRanking):
+        table = Table(title=f"{result.project}: interventions by effect", title_justify="left")
+        for column in ("intervention", "date", "segment", "metric", "effect", "95% interval", "p"):
+            table.add_column(column, justify="right" if column in ("effect", "p") else "left")
+        for row in result.rows:
+            table.add_row(
+                row.intervention,
+                row.date,
+                segment_words(row.segment) or "all",
+                row.label,
+                _change_text(row.relative),
+                _interval(row.relative_interval, percent=True),
+                Text(f"{row.p_value:.3f}", style="bold" if row.significant else "dim"),
+            )
+        console.print(table)
+        for line in result.skipped:
+            console.print(Text(f"skipped: {line}", style="dim"))
+        return
+    if not isinstance(result, ImpactResult):
+        return
+    where = f" ({segment_words(result.segment)})" if result.segment else ""
+    title = f"{result.label}{where}: {result.start} to {result.end} (by {result.grain})"
+    table = Table(title=title, title_justify="left")
+    for column in ("", "actual", "predicted", "95% interval", "effect", "95% interval", "relative"):
+        table.add_column(column, justify="left" if not column else "right")
+    for name, e in (("average", result.average), ("total", result.cumulative)):
+        table.add_row(
+            name,
+            fmt(e.actual),
+            fmt(e.predicted),
+            _interval(e.predicted_interval),
+            fmt(e.effect),
+            _interval(e.interval),
+            _change_text(e.relative),
+        )
+    console.print(table)

@@ -83,6 +83,9 @@ class SegmentCause(BaseModel):
     mix_effect: float | None = None
 
 
+ADVERB = {"day": "daily", "week": "weekly", "month": "monthly"}
+
+
 class ExplainResult(Result):
     """Why a metric moved between two periods."""
 
@@ -310,8 +313,8 @@ def _context_sentence(r: ExplainResult) -> str | None:
     if c.typical_low is not None and c.typical_high is not None:
         show = pct if c.relative else fmt
         span = (
-            f"; 95% of {r.grain}ly changes lie between {show(c.typical_low)} and "
-            f"{show(c.typical_high)}"
+            f"; 95% of {ADVERB.get(r.grain, r.grain)} changes lie between "
+            f"{show(c.typical_low)} and {show(c.typical_high)}"
         )
     if not c.unusual:
         return f"That is within this metric's usual range (robust z = {c.z:.1f}{span})."

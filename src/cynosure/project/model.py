@@ -89,6 +89,8 @@ class MetricDef(_Strict):
     owner: str | None = None
     candidate: bool = False
     unit: str | None = None
+    # Which way is good: "higher" (the default) or "lower" (the default for guardrails).
+    better: Literal["higher", "lower"] | None = None
 
     count: Literal[True] | None = None
     users: Literal[True] | None = None
