@@ -128,6 +128,8 @@ class Project:
         """Bring the entity x day rollup up to date (incrementally unless `full`)."""
         stats = self._rollup.refresh(full=full, progress=progress)
         self._series.clear()
+        self._segments = None  # rebuilt (incrementally) on next use
+        self._segment_frames.clear()
         self._fresh = True
         return RefreshResult(
             rollup=stats.rollup,
@@ -382,8 +384,9 @@ class Project:
                 frame = frame[
                     [next_start(d, grain) <= cutoff + timedelta(days=1) for d in frame.index]
                 ]
-            found = {m: check(frame[m], grain, m, self.label(m)) for m in watched}
-            found_checks = {m: c for m, c in found.items() if c is not None}
+            found_checks = {
+                m: c for m in watched if (c := check(frame[m], grain, m, self.label(m)))
+            }
             checks += found_checks.values()
             alerts += [alert_for(c) for c in found_checks.values() if c.abnormal]
             star = found_checks.get(self.north_star or "")
@@ -406,7 +409,7 @@ class Project:
             why = self.explain(
                 alert.metric,
                 alert.period,
-                label(baseline_for(start, grain), grain),
+                label(baseline_for(start), grain),
                 progress=progress,
             )
         except CynosureError:

@@ -347,9 +347,8 @@ def watch(
         p = open_project(project)
         result = p.watch(as_of=as_of, progress=step)
         if webhook and (result.alerts or always):
-            body = (
-                slack_body(result.summary()[0], result.summary()[1:]) if slack else result.to_dict()
-            )
+            lines = result.summary()
+            body = slack_body(lines[0], lines[1:]) if slack else result.to_dict()
             sent = post_json(webhook, body)
             result = result.model_copy(update={"delivery": asdict(sent)})
             if not sent.delivered:

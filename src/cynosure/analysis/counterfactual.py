@@ -85,7 +85,9 @@ class Counterfactual:
         return 1.0 - self.tail
 
 
-def _standardize(values: np.ndarray, rows: int) -> tuple[np.ndarray, float, float]:
+def standardize(values: np.ndarray, rows: int) -> tuple[np.ndarray, float, float]:
+    """`values` less the mean, over the standard deviation, of its first `rows` (as
+    CausalImpact standardizes), with that mean and deviation."""
     centre = float(np.mean(values[:rows]))
     spread = float(np.std(values[:rows], ddof=1)) if rows > 1 else 0.0
     return (values - centre) / (spread or 1.0), centre, spread or 1.0
@@ -120,14 +122,14 @@ def counterfactual(
     y = np.asarray(y, dtype=float)
     if not 3 <= n_pre < len(y):
         raise ValueError(f"need at least 3 rows before and 1 after the intervention, not {n_pre}")
-    ys, centre, spread = _standardize(y, n_pre)
+    ys, centre, spread = standardize(y, n_pre)
     ys[n_pre:] = np.nan
     xs = None
     if x is not None and x.size:
         x = np.asarray(x, dtype=float).reshape(len(y), -1)
         moving = np.std(x[:n_pre], axis=0, ddof=1) > 0
         if moving.any():
-            xs = np.column_stack([_standardize(c, n_pre)[0] for c in x[:, moving].T])
+            xs = np.column_stack([standardize(c, n_pre)[0] for c in x[:, moving].T])
     posterior = sample(ys, xs, Components(seasons=seasons), iterations=iterations, seed=seed)
     rng = np.random.default_rng(seed + 1)
     draws = posterior.predictive(rng) * spread + centre

@@ -274,9 +274,13 @@ def measure(
     aligned = [
         Candidate(c.name, c.metric, c.segment, c.values.reindex(window.index)) for c in candidates
     ]
-    usable = [c for c in aligned if c.values.notna().all()]
+    # Candidates hold Series, so sort them by a flag rather than compare them.
+    complete = [bool(c.values.notna().all()) for c in aligned]
+    usable = [c for c, ok in zip(aligned, complete, strict=True) if ok]
     warnings = [
-        f"{c.name} has gaps in the period and is not used" for c in aligned if c not in usable
+        f"{c.name} has gaps in the period and is not used"
+        for c, ok in zip(aligned, complete, strict=True)
+        if not ok
     ]
     if explicit:
         chosen = [(c, tracking(window.iloc[:n_pre], c.values.iloc[:n_pre])) for c in usable]

@@ -105,17 +105,23 @@ def segment_candidates(
     out = []
     for dimension, value in segment.items():
         others = [v for v in source.dimension_values(dimension) if v not in (value, NONE_VALUE)]
-        for other in others[:MAX_SEGMENT_CANDIDATES]:
-            swapped = {**segment, dimension: other}
-            out.append(
-                Candidate(
-                    f"{source.label(metric)} ({segment_words(swapped)})",
-                    metric,
-                    swapped,
-                    source.complete_series(grain, swapped)[metric],
-                )
-            )
+        out += [
+            in_segment(source, metric, {**segment, dimension: other}, grain)
+            for other in others[:MAX_SEGMENT_CANDIDATES]
+        ]
     return out
+
+
+def in_segment(
+    source: ImpactSource, metric: str, segment: Mapping[str, str], grain: Grain
+) -> Candidate:
+    """The metric's series in `segment`, as a candidate control."""
+    return Candidate(
+        f"{source.label(metric)} ({segment_words(segment)})",
+        metric,
+        dict(segment),
+        source.complete_series(grain, segment)[metric],
+    )
 
 
 def metric_candidates(
@@ -155,15 +161,8 @@ def impact_one(
     )
     explicit = bool(control_segments or control_metrics)
     if explicit:
-        candidates = [
-            Candidate(
-                f"{source.label(metric)} ({segment_words(s)})",
-                metric,
-                dict(s),
-                source.complete_series(grain, s)[metric],
-            )
-            for s in control_segments
-        ] + metric_candidates(source, control_metrics, frame, segment)
+        candidates = [in_segment(source, metric, s, grain) for s in control_segments]
+        candidates += metric_candidates(source, control_metrics, frame, segment)
     elif segment:
         candidates = segment_candidates(source, metric, segment, grain)
     else:

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from cynosure.analysis.bsts import Components, sample
+from cynosure.analysis.counterfactual import standardize
 from cynosure.engine.periods import Grain, label, next_start, period_start
 from cynosure.errors import PeriodError
 from cynosure.results import Result, clean, fmt, pct
@@ -113,8 +114,8 @@ def forecast_draws(
     """(draws, horizon) draws of the next `horizon` values of a series."""
     positive = bool(np.all(values > 0))
     series = np.log(values) if positive else values.astype(float)
-    centre, spread = float(series.mean()), float(series.std(ddof=1)) or 1.0
-    y = np.concatenate([(series - centre) / spread, np.full(horizon, np.nan)])
+    scaled, centre, spread = standardize(series, len(series))
+    y = np.concatenate([scaled, np.full(horizon, np.nan)])
     posterior = sample(
         y,
         None,

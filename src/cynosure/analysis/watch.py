@@ -90,15 +90,11 @@ class WatchResult(Result):
         return lines + [f"Warning: {w}" for w in self.warnings]
 
 
-def forecast_index(index: pd.Index, position: int, grain: Grain) -> list[int]:
-    """Positions of the periods the forecast of `position` takes the median of."""
-    step = 7 if grain == "day" else 1
-    return [position - step * k for k in range(1, NEIGHBOURS + 1) if position - step * k >= 0]
-
-
 def _forecast(values: np.ndarray, position: int, grain: Grain) -> float | None:
-    chosen = [values[i] for i in forecast_index(pd.RangeIndex(len(values)), position, grain)]
-    chosen = [v for v in chosen if np.isfinite(v)]
+    """The median of the NEIGHBOURS same-weekday days (or weeks) before `position`."""
+    step = 7 if grain == "day" else 1
+    chosen = [values[position - step * k] for k in range(1, NEIGHBOURS + 1)]
+    chosen = [v for v in chosen if np.isfinite(v)] if position - step * NEIGHBOURS >= 0 else []
     return float(np.median(chosen)) if len(chosen) == NEIGHBOURS else None
 
 
@@ -163,22 +159,32 @@ def _error(value: float, guess: float, relative: bool) -> float:
     return math.log(value / guess) if relative and guess > 0 and value > 0 else value - guess
 
 
-def alert_for(c: Check) -> Alert:
-    rel = None if not c.expected else (c.value or 0.0) / c.expected - 1
-    word = "rose" if (c.value or 0) > (c.expected or 0) else "fell"
+def _relative(c: Check) -> float | None:
+    return None if not c.expected else clean((c.value or 0.0) / c.expected - 1)
+
+
+def _alert(kind: str, c: Check, message: str) -> Alert:
     return Alert(
-        kind="abnormal",
+        kind=kind,
         metric=c.metric,
         label=c.label,
         grain=c.grain,
         period=c.period,
         value=c.value,
         expected=c.expected,
-        relative=clean(rel),
-        message=(
-            f"{c.label} {word} abnormally on {c.period}: {fmt(c.value)} against "
-            f"{fmt(c.expected)} expected ({pct(rel)}; usual range {fmt(c.low)} to {fmt(c.high)})."
-        ),
+        relative=_relative(c),
+        message=message,
+    )
+
+
+def alert_for(c: Check) -> Alert:
+    word = "rose" if (c.value or 0) > (c.expected or 0) else "fell"
+    return _alert(
+        "abnormal",
+        c,
+        f"{c.label} {word} abnormally on {c.period}: {fmt(c.value)} against "
+        f"{fmt(c.expected)} expected ({pct(_relative(c))}; usual range {fmt(c.low)} to "
+        f"{fmt(c.high)}).",
     )
 
 
@@ -189,24 +195,15 @@ def guardrail_alert(guard: Check, north_star: Check, worse_when_up: bool) -> Ale
     worse = guard.z >= GUARDRAIL_Z if worse_when_up else guard.z <= -GUARDRAIL_Z
     if not (worse and north_star.value > north_star.expected):
         return None
-    rel = None if not guard.expected else (guard.value or 0.0) / guard.expected - 1
-    return Alert(
-        kind="guardrail",
-        metric=guard.metric,
-        label=guard.label,
-        grain=guard.grain,
-        period=guard.period,
-        value=guard.value,
-        expected=guard.expected,
-        relative=clean(rel),
-        message=(
-            f"Guardrail {guard.label} worsened on {guard.period} ({pct(rel)} against expected) "
-            f"while {north_star.label} rose: the North Star may be bought at its expense."
-        ),
+    return _alert(
+        "guardrail",
+        guard,
+        f"Guardrail {guard.label} worsened on {guard.period} ({pct(_relative(guard))} against "
+        f"expected) while {north_star.label} rose: the North Star may be bought at its expense.",
     )
 
 
-def baseline_for(period_start: date, grain: Grain) -> date:
+def baseline_for(period_start: date) -> date:
     """The period an alert is explained against: the same weekday a week before, or the
     week before."""
     return period_start - timedelta(days=7)
