@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
@@ -33,6 +34,7 @@ from cynosure.metrics.plan import BaseMetric, Plan
 
 ADDITIVE_KINDS = ("count", "sum", "users", "threshold")
 NONE_VALUE = "(none)"
+EXACT = dt.Decimal(38, 9)
 
 
 @dataclass(frozen=True)
@@ -160,8 +162,10 @@ def segment_leaves(
     parts = {"num": _formula_value(split.numerator, rollup.plan, joined)}
     if split.denominator is not None:
         parts["den"] = _formula_value(split.denominator, rollup.plan, joined)
+    # Summed as exact decimals: a parallel float sum differs in its last bits from run to
+    # run, and the same question must give the same answer.
     summed = joined.group_by(["period", *dims]).aggregate(
-        **{k: v.cast("float64").sum() for k, v in parts.items()}
+        **{k: v.cast(EXACT).sum().cast("float64") for k, v in parts.items()}
     )
     long = con.execute(summed)
     long["period"] = pd.to_datetime(long["period"]).dt.date
