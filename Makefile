@@ -14,7 +14,8 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 
 install-test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	bash scripts/system-deps.sh
+	$(BIN)/python -m pip install --quiet -e '.[test,spark,postgres]'
 
 # Install, generate the demo product, and run the main job on it end to end.
 demo: install
