@@ -28,6 +28,8 @@ demo: install
 	$(BIN)/cynosure explain -p $(DEMO_DIR) --period 2026-W37
 	$(BIN)/cynosure impact -p $(DEMO_DIR) song_plays --intervention "Recommendations v2"
 	$(BIN)/cynosure targets -p $(DEMO_DIR)
+	$(BIN)/cynosure check -p $(DEMO_DIR)
+	$(BIN)/cynosure report -p $(DEMO_DIR) -o $(DEMO_DIR)/report.html
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
@@ -36,7 +38,7 @@ lint: install-test
 
 # Install everything the tests need, then lint, type-check and run the whole suite.
 test: lint
-	$(BIN)/pytest -n 2 -p no:cacheprovider
+	$(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -21,12 +21,12 @@ import numpy as np
 from cynosure.analysis.counterfactual import counterfactual
 
 try:
-    from causal_cases import compare, load_cases, run_peer
+    from causal_cases import Case, RAnswer, compare, load_cases, run_peer
 except ImportError:  # run from the project root
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from causal_cases import compare, load_cases, run_peer
+    from causal_cases import Case, RAnswer, compare, load_cases, run_peer
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("CYNOSURE_REFERENCE_DATA", str(ROOT.parent / "shared" / "data")))
@@ -72,52 +72,88 @@ def table(label: str, cases: list, answers: list[dict]) -> list[str]:
     return lines
 
 
-def calibration(runs: int) -> list[str]:
-    rng = np.random.default_rng(0)
-    hits = {0.0: 0, 2.0: 0}
-    for i in range(runs):
-        for effect in hits:
-            n, n_pre = 120, 90
-            x = np.cumsum(rng.normal(0, 1, n)) + 50
-            y = 10 + 0.8 * x + np.cumsum(rng.normal(0, 0.05, n)) + rng.normal(0, 1, n)
-            y[n_pre:] += effect  # 2 noise standard deviations
-            hits[effect] += counterfactual(y, x[:, None], n_pre, seed=i).significant
+def calibration(runs: int, wanders: list[float], priors: list[str]) -> list[str]:
+    """False alarms without an effect and power with one of 2 noise sd, over `runs` series of
+    a control-tracked metric whose level wanders by `wander` noise sd per step."""
+    lines = []
+    for wander in wanders:
+        for prior in priors:
+            rng = np.random.default_rng(0)
+            hits = {0.0: 0, 2.0: 0}
+            for i in range(runs):
+                n, n_pre = 120, 90
+                x = np.cumsum(rng.normal(0, 1, n)) + 50
+                y = 10 + 0.8 * x + np.cumsum(rng.normal(0, wander, n)) + rng.normal(0, 1, n)
+                for effect in hits:
+                    shifted = y.copy()
+                    shifted[n_pre:] += effect  # 2 noise standard deviations
+                    fit = counterfactual(shifted, x[:, None], n_pre, seed=i, prior=prior)
+                    hits[effect] += fit.significant
+            lines.append(
+                f"| {wander} | {prior} | {runs} | {hits[0.0] / runs:.1%} | {hits[2.0] / runs:.1%} |"
+            )
     return [
-        f"- {runs} series without an effect: {hits[0.0] / runs:.1%} called significant at 0.05",
-        f"- {runs} series with an effect of 2 noise sd: power {hits[2.0] / runs:.1%}",
+        "| level wander (noise sd per step) | prior | series | significant at 0.05 without "
+        "an effect | power at 2 noise sd |",
+        "|---|---|---|---|---|",
+        *lines,
     ]
 
 
-def speed() -> list[str]:
+def two_years() -> Case:
+    """Two years of daily data with weekly seasonality, one control and a 5% effect."""
     rng = np.random.default_rng(1)
     n, n_pre = 730, 640
     weekly = np.tile([1.0, 1.1, 1.0, 0.9, 1.2, 1.6, 1.5], n // 7 + 1)[:n]
     x = 1000 * weekly * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
     y = 0.5 * x + rng.normal(0, 10, n)
     y[n_pre:] *= 1.05
+    effect = float(np.mean(y[n_pre:]) * (1 - 1 / 1.05))
+    truth = RAnswer(effect, effect, effect, 0.0, 0.05, None)  # the planted effect, not R's
+    return Case("two_years_daily", y, x[:, None], n_pre, 7, truth, True)
+
+
+def speed(peers: list[str]) -> list[str]:
+    """One impact analysis on two years of daily data: ours, then each peer on the same case."""
+    case = two_years()
     began = time.perf_counter()
-    counterfactual(y, x[:, None], n_pre, seasons=7)
-    return [
-        f"- two years of daily data (730 days, weekly seasonality, 1 control): "
-        f"{time.perf_counter() - began:.2f} s per fit"
+    fit = counterfactual(case.y, case.x, case.n_pre, seasons=7)
+    lines = [
+        "- two years of daily data (730 days, weekly seasonality, 1 control, planted effect "
+        f"{case.r.effect:.1f}): cynosure {time.perf_counter() - began:.2f} s per fit, "
+        f"effect {fit.average.effect:.1f} [{fit.average.interval[0]:.1f}, "
+        f"{fit.average.interval[1]:.1f}]"
     ]
+    for peer in peers:
+        answers = run_peer(peer, [case])
+        if answers:
+            a = answers[0]
+            found = "failed" if a["effect"] is None else f"effect {a['effect']:.1f}"
+            lines.append(f"  - {peer} on the same case: {a['seconds']:.2f} s, {found}")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--peer", action="append", default=[])
-    parser.add_argument("--calibration", type=int, default=200)
+    parser.add_argument("--calibration", type=int, default=200, help="series per setting")
+    parser.add_argument("--wander", type=float, action="append", help="default: 0, 0.02, 0.05")
+    parser.add_argument("--prior", action="append", help="default: causalimpact and vague")
+    parser.add_argument("--skip-reference", action="store_true", help="no R comparison")
     args = parser.parse_args()
-    cases = load_cases(REFERENCE)
     print(f"# {date.today()} on {platform.node()} ({os.cpu_count()} cores)")
-    for line in table("cynosure", cases, ours(cases)):
-        print(line)
-    for peer in args.peer:
-        answers = run_peer(peer, cases)
-        if answers is not None:
-            for line in table(peer, cases, answers):
-                print(line)
-    for line in speed() + calibration(args.calibration):
+    if not args.skip_reference:
+        cases = load_cases(REFERENCE)
+        for line in table("cynosure", cases, ours(cases)):
+            print(line)
+        for peer in args.peer:
+            answers = run_peer(peer, cases)
+            if answers is not None:
+                for line in table(peer, cases, answers):
+                    print(line)
+    wanders = args.wander or [0.0, 0.02, 0.05]
+    priors = args.prior or ["causalimpact", "vague"]
+    for line in speed(args.peer) + calibration(args.calibration, wanders, priors):
         print(line)
 
 

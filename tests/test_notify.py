@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from cynosure.errors import CynosureError
-from cynosure.notify import Delivery, WebhookError, post_json, slack_body
+from cynosure.errors import CynosureError, WebhookError
+from cynosure.notify import Delivery, post_json, slack_body
 
 
 @dataclass

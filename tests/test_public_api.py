@@ -10,6 +10,8 @@ def test_exported_names_are_pinned() -> None:
         "CynosureError",
         "DataError",
         "ExplainResult",
+        "ImpactRanking",
+        "ImpactResult",
         "LeadLagResult",
         "Localization",
         "MetricsResult",
@@ -19,8 +21,10 @@ def test_exported_names_are_pinned() -> None:
         "ProjectError",
         "RefreshResult",
         "Result",
+        "TargetsResult",
         "TreeResult",
         "UnknownMetricError",
+        "WatchResult",
         "localize",
     ]
     for name in cynosure.__all__:

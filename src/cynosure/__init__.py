@@ -10,8 +10,11 @@ Declare the North Star Metric and its inputs in `cynosure.yml`, then:
 from cynosure.analysis.aha import AhaResult
 from cynosure.analysis.candidates import CandidatesResult
 from cynosure.analysis.explain import ExplainResult
+from cynosure.analysis.impact import ImpactRanking, ImpactResult
 from cynosure.analysis.leadlag import LeadLagResult
 from cynosure.analysis.localize import Localization, localize
+from cynosure.analysis.targets import TargetsResult
+from cynosure.analysis.watch import WatchResult
 from cynosure.api import Project
 from cynosure.errors import (
     CynosureError,
@@ -30,6 +33,8 @@ __all__ = [
     "CynosureError",
     "DataError",
     "ExplainResult",
+    "ImpactRanking",
+    "ImpactResult",
     "LeadLagResult",
     "Localization",
     "MetricsResult",
@@ -39,8 +44,10 @@ __all__ = [
     "ProjectError",
     "RefreshResult",
     "Result",
+    "TargetsResult",
     "TreeResult",
     "UnknownMetricError",
+    "WatchResult",
     "localize",
 ]
 __version__ = "0.1.0"

@@ -13,11 +13,13 @@ from ibis.backends import BaseBackend
 
 from cynosure.analysis.aha import AhaResult, Search, aha_result
 from cynosure.analysis.candidates import CandidatesResult, score_candidates
+from cynosure.analysis.check import CheckResult
 from cynosure.analysis.explain import ExplainResult, explain
 from cynosure.analysis.gather import Inputs, candidate_names, gather
 from cynosure.analysis.impact import ImpactRanking, ImpactResult
 from cynosure.analysis.interventions import (
     check_metrics,
+    check_prior,
     default_until,
     find_intervention,
     impact_all,
@@ -275,6 +277,7 @@ class Project:
         grain: str = "day",
         placebo: bool = True,
         seed: int = 0,
+        prior: str = "causalimpact",
         progress: Progress | None = None,
     ) -> ImpactResult:
         """What an intervention did to `metric` (default: the North Star).
@@ -293,6 +296,8 @@ class Project:
             grain: day (the default), week or month.
             placebo: Also run the model at fake dates before the real one.
             seed: Seed of the posterior draws.
+            prior: The level's prior: "causalimpact" (R's default, the default) or "vague"
+                (for a metric whose level wanders; see the placebo check).
             progress: Told what is being computed.
 
         Returns:
@@ -305,6 +310,7 @@ class Project:
         self._need(name)
         check_metrics(control_metrics or [], self.metric_names)
         checked = check_grain(grain)
+        check_prior(prior)
         start, end, chosen = _dated(at), _dated(until), dict(segment or {})
         if intervention is not None:
             item = find_intervention(self.spec.model.interventions, intervention)
@@ -332,6 +338,7 @@ class Project:
             grain=checked,
             placebo=placebo,
             seed=seed,
+            prior=prior,
         )
 
     def impact_all(
@@ -634,6 +641,45 @@ class Project:
         )
         search = Search(chosen, levels, rate, entity_noun(model.events.entity))
         return aha_result(self.name, plan.outcome.described, histograms, search)
+
+    @property
+    def state_dir(self) -> Path:
+        """Where Cynosure keeps its own files for this project: `.cynosure/` beside the
+        project file (the collector's keys, log and state live in `collect/` under it)."""
+        return self.spec.base_dir / ".cynosure"
+
+    def check(self, *, days: int = 28, progress: Progress | None = None) -> CheckResult:
+        """Is the instrumentation behind each metric healthy? (`cynosure check`)
+
+        Args:
+            days: The recent days examined for volume anomalies.
+            progress: Told what is being computed.
+
+        Returns:
+            Per metric, its events' presence, recency and volume; for the source, missing
+            days, duplicates, null and anonymous entities, late arrivals, clock skew, types
+            drifting between files, and the collector's quarantine. `ok` is False when a
+            check fails.
+        """
+        from cynosure.analysis.check import run_check
+        from cynosure.collect.facts import file_types, quarantine_counts
+        from cynosure.collect.plan import metric_events
+
+        events = self.spec.model.events
+        return run_check(
+            self.name,
+            self.events_source.open(self.con),
+            entity=events.entity,
+            time=events.time,
+            name=events.name,
+            metric_events=metric_events(self.spec),
+            labels={n: self.label(n) for n in self.metric_names},
+            types_by_file=file_types(self.events_source),
+            typed_columns=[*events.dimensions, *events.properties],
+            quarantine=quarantine_counts(self.state_dir),
+            window=days,
+            progress=progress,
+        )
 
     def validate(self, *, progress: Progress | None = None) -> list[str]:
         """Check the tree's formulas hold on the data; raise ProjectError if one does not.

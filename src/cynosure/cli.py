@@ -12,6 +12,7 @@ import typer
 
 from cynosure import cli_collect, cli_web
 from cynosure.analysis.impact import parse_segment
+from cynosure.analysis.interventions import check_prior
 from cynosure.cli_support import (
     GrainOption,
     JsonOption,
@@ -213,11 +214,18 @@ def impact(
         bool, typer.Option(help="Run the model at fake dates before the real one.")
     ] = True,
     seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
+    prior: Annotated[
+        str,
+        typer.Option(
+            help="The level's prior: causalimpact (R's default) or vague (a wandering level)."
+        ),
+    ] = "causalimpact",
     as_json: JsonOption = False,
 ) -> None:
     """What did this launch or incident do?"""
     with guarded(), progress_bar() as step:
         check_options(grain=grain, periods=[])
+        check_prior(prior)
         chosen = parse_segment(segment) if segment else None
         controls = [parse_segment(text) for text in control_segment or []]
         p = open_project(project)
@@ -236,6 +244,7 @@ def impact(
                 grain=grain,
                 placebo=placebo,
                 seed=seed,
+                prior=prior,
                 progress=step,
             )
     if not emit(result, as_json):

@@ -2,8 +2,158 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from cynosure.cli_support import (
+    JsonOption,
+    ProjectOption,
+    emit,
+    err,
+    fail,
+    guarded,
+    open_project,
+    out,
+    progress_bar,
+)
+
+if TYPE_CHECKING:
+    from cynosure.collect.keys import KeyStore
+
+keys_app = typer.Typer(help="Collector write keys: create, list, revoke.", no_args_is_help=True)
+
+
+def _store(project: Path) -> KeyStore:
+    from cynosure.collect import key_store
+    from cynosure.collect.collector import state_dir_for
+
+    return key_store(state_dir_for(project))
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="The source the key is for, e.g. ios-app.")],
+    project: ProjectOption = Path("cynosure.yml"),
+) -> None:
+    """Create a write key and print it (it is shown once; only its hash is kept)."""
+    with guarded():
+        token = _store(project).create(name)
+    out.print(token, highlight=False, soft_wrap=True)
+    err.print(f"Created write key '{name}'. Store it now: it cannot be shown again.")
+
+
+@keys_app.command("list")
+def keys_list(project: ProjectOption = Path("cynosure.yml"), as_json: JsonOption = False) -> None:
+    """List the write keys (names and dates, never the keys)."""
+    import json
+
+    with guarded():
+        keys = _store(project).list()
+    if as_json:
+        rows = [{"name": k.name, "created": k.created, "revoked": k.revoked} for k in keys]
+        out.print_json(json.dumps({"keys": rows}))
+        return
+    if not keys:
+        out.print("No write keys yet: create one with `cynosure keys create NAME`.")
+    for key in keys:
+        status = f"revoked {key.revoked}" if key.revoked else "active"
+        out.print(f"{key.name}\tcreated {key.created}\t{status}", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    name: Annotated[str, typer.Argument(help="The key's name.")],
+    project: ProjectOption = Path("cynosure.yml"),
+) -> None:
+    """Revoke a write key: requests with it get 401 from now on."""
+    with guarded():
+        _store(project).revoke(name)
+    err.print(f"Revoked write key '{name}'.")
+
+
+def collect(
+    project: ProjectOption = Path("cynosure.yml"),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    load_interval: Annotated[
+        float, typer.Option(help="Seconds between loads into the warehouse.")
+    ] = 5.0,
+    readmit: Annotated[
+        bool,
+        typer.Option(
+            "--readmit",
+            help="Do not serve: re-check quarantined events against the tracking plan as it "
+            "is now, load those that pass, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Run the event collector alone (Segment HTTP Tracking API on /v1)."""
+    from cynosure.collect.collector import state_dir_for
+    from cynosure.collect.loader import Loader, make_sink
+    from cynosure.collect.log import SegmentLog
+    from cynosure.project.load import read_spec
+
+    with guarded():
+        spec = read_spec(project)
+        state_dir = state_dir_for(spec.file)
+        if readmit:
+            directory = state_dir / "collect"
+            loader = Loader(
+                spec, SegmentLog(directory / "log"), directory / "state.sqlite", make_sink(spec)
+            )
+            stats = loader.readmit()
+            left = loader_quarantine_left(directory)
+            err.print(
+                f"Re-admitted {stats.readmitted:,} events; {left:,} stay in quarantine.",
+                highlight=False,
+            )
+            return
+    import uvicorn
+
+    from cynosure.collect import create_collector_app
+
+    with guarded():
+        app = create_collector_app(state_dir, spec=spec, load_interval=load_interval)
+    if not _store(spec.file).list():
+        err.print("No write keys yet: create one with `cynosure keys create NAME`.")
+    err.print(f"Collecting on http://{host}:{port}/v1 (state in {state_dir}).")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def loader_quarantine_left(directory: Path) -> int:
+    from cynosure.collect.state import State
+
+    state = State(directory / "state.sqlite")
+    try:
+        return state.count("quarantine")
+    finally:
+        state.close()
+
+
+def check(
+    project: ProjectOption = Path("cynosure.yml"),
+    days: Annotated[int, typer.Option(help="Recent days examined for anomalies.")] = 28,
+    as_json: JsonOption = False,
+) -> None:
+    """Is the instrumentation behind my metrics healthy? (exit code 1 when a check fails)"""
+    with guarded(), progress_bar() as step:
+        p = open_project(project)
+        result = p.check(days=days, progress=step)
+    if not emit(result, as_json):
+        from cynosure.analysis.check import show_check
+
+        show_check(result, out)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `cynosure` app."""
+    app.command()(check)
+    app.command()(collect)
+    app.add_typer(keys_app, name="keys")
+
+
+__all__ = ["fail", "register"]

@@ -63,3 +63,74 @@ class UnknownMetricError(CynosureError, KeyError):
 
 class PeriodError(CynosureError, ValueError):
     """A period string that cannot be parsed or lies outside the data."""
+
+
+class CollectError(CynosureError, ValueError):
+    """A request the collector refuses; carries the HTTP status, an error code and whether
+    retrying the same request can succeed."""
+
+    status = 400
+    retry = False
+
+    def __init__(self, message: str, code: str = "bad_request", status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        if status is not None:
+            self.status = status
+
+
+class WriteKeyError(CynosureError, PermissionError):
+    """A missing, unknown or revoked collector write key."""
+
+    status = 401
+    retry = False
+    code = "unauthorized"
+
+
+class OverloadedError(CynosureError, RuntimeError):
+    """The collector is too busy to accept more events now; retry after a pause."""
+
+    status = 429
+    retry = True
+    code = "overloaded"
+
+
+class UnknownKeyError(CynosureError, KeyError):
+    """A write key name that does not exist."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown write key"
+
+
+class EngineError(CynosureError, NotImplementedError):
+    """The warehouse engine lacks an operation Cynosure needs; says which and the workaround."""
+
+    def __init__(self, engine: str, operation: str, workaround: str):
+        super().__init__(f"{engine} cannot {operation}: {workaround}")
+        self.engine = engine
+        self.operation = operation
+        self.workaround = workaround
+
+
+class UserError(CynosureError, ValueError):
+    """A dashboard user or password that cannot be accepted (bad name, role, duplicate)."""
+
+
+class UnknownUserError(CynosureError, KeyError):
+    """A dashboard user name that does not exist."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown user"
+
+
+class OptionError(CynosureError, ValueError):
+    """An analysis option outside the values it allows."""
+
+
+class SegmentError(CynosureError, ValueError):
+    """A segment naming a dimension that is not declared, or a value never seen."""
+
+
+class WebhookError(CynosureError, ValueError):
+    """A webhook setting that can never work: a URL that is not http(s), a negative retry count."""

@@ -24,7 +24,7 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from cynosure.errors import CynosureError
+from cynosure.errors import WebhookError
 
 __all__ = ["Delivery", "WebhookError", "check_url", "post_json", "slack_body"]
 
@@ -35,10 +35,6 @@ SLACK_HEADER_LIMIT = 150
 SLACK_BLOCK_LIMIT = 50
 _RETRIED_STATUSES = frozenset({408, 429})
 _ERROR_BODY_CHARS = 200
-
-
-class WebhookError(CynosureError, ValueError):
-    """A webhook setting that can never work: a URL that is not http(s), a negative retry count."""
 
 
 @dataclass(frozen=True)

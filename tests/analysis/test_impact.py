@@ -106,6 +106,7 @@ def test_the_command_line_contract_exit_codes_and_errors(tunewave: Path) -> None
         (("impact", "--at", "2026-06-15", "--segment", "platfrm=ios"), "did you mean 'platform'"),
         (("impact", "--at", "2026-06-15", "--segment", "ios"), "dimension=value"),
         (("impact",), "--at DATE or --intervention NAME"),
+        (("impact", "--at", "2026-06-15", "--prior", "flat"), "causalimpact or vague"),
         (("watch", "--webhook", "ftp://example"), "http://"),
     ):
         bad = _cli(*args, "-p", str(tunewave))

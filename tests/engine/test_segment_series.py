@@ -19,9 +19,9 @@ import pytest
 
 from cynosure import Project
 from cynosure.engine.entities import start_days
-from cynosure.engine.segment_series import SegmentError, SegmentSeries
+from cynosure.engine.segment_series import SegmentSeries
 from cynosure.engine.segments import NONE_VALUE
-from cynosure.errors import CynosureError
+from cynosure.errors import CynosureError, SegmentError
 
 from ..metrics.helpers import assert_frames_match, build, write_events
 from ..metrics.reference import Reference, local_days

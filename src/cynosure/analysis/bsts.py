@@ -51,11 +51,14 @@ class Components:
     observations): right for a counterfactual, which should not chase the last few points.
     A forecast of a metric that wanders like a random walk needs a vague one
     (`level_prior_size` near 0), or its intervals will not widen with the horizon.
+    `noise_prior_size` is the weight of CausalImpact's prior on the noise when there are
+    controls (50 observations at 20% of the variance).
     """
 
     seasons: int | None = None  # number of seasons (7 for a weekly cycle of days)
     drift: bool = False
     level_prior_size: float = 32.0
+    noise_prior_size: float = REGRESSION_PRIOR_DF
 
 
 @dataclass(frozen=True)
@@ -249,8 +252,8 @@ def sample(
     else:
         omega = np.zeros((0, 0))
     if k:
-        obs_shape0 = REGRESSION_PRIOR_DF / 2
-        obs_scale0 = REGRESSION_PRIOR_DF * (1 - REGRESSION_EXPECTED_R2) / 2
+        obs_shape0 = parts.noise_prior_size / 2
+        obs_scale0 = parts.noise_prior_size * (1 - REGRESSION_EXPECTED_R2) / 2
     else:
         obs_shape0, obs_scale0 = VAGUE_SAMPLE_SIZE / 2, VAGUE_SAMPLE_SIZE / 2
     level_shape0 = parts.level_prior_size / 2

@@ -26,8 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cynosure.analysis.counterfactual import Counterfactual, Effect, counterfactual
 from cynosure.engine.periods import Grain, label
-from cynosure.engine.segment_series import SegmentError
-from cynosure.errors import PeriodError
+from cynosure.errors import PeriodError, SegmentError
 from cynosure.results import Result, clean, fmt, pct
 
 MAX_CONTROLS = 3
@@ -112,6 +111,7 @@ class ImpactResult(Result):
     significant: bool
     alpha: float
     seasons: int | None
+    prior: str = "causalimpact"  # the level's prior: causalimpact (as R) or vague
     controls: list[Control]
     excluded: list[str] = Field(default_factory=list)
     placebo: Placebo | None
@@ -135,6 +135,7 @@ class Question:
     grain: Grain
     at: date
     until: date | None
+    prior: str = "causalimpact"  # the level's prior: causalimpact or vague
 
 
 def _summary(effect: Effect) -> EffectSummary:
@@ -217,6 +218,7 @@ def placebo(
     runs: int = PLACEBO_RUNS,
     alpha: float = 0.05,
     seed: int = 0,
+    prior: str = "causalimpact",
 ) -> Placebo | None:
     """Fit the model at up to `runs` fake dates before `n_pre` (each with the same post length
     where the pre-period allows, and at least half of the pre-period before it)."""
@@ -237,6 +239,7 @@ def placebo(
             alpha=alpha,
             iterations=SCREEN_ITERATIONS,
             seed=seed,
+            prior=prior,
         )
         hits += int(found.significant)
     return Placebo(
@@ -290,7 +293,8 @@ def measure(
     x = np.column_stack([c.values.to_numpy(float) for c, _ in chosen]) if chosen else None
     seasons = seasons_for(grain, n_pre)
     y = window.to_numpy(float)
-    fit = counterfactual(y, x, n_pre, seasons=seasons, alpha=alpha, seed=seed)
+    prior = question.prior
+    fit = counterfactual(y, x, n_pre, seasons=seasons, alpha=alpha, seed=seed, prior=prior)
     periods = [label(d, grain) for d in window.index]
     checked = (
         placebo(
@@ -302,6 +306,7 @@ def measure(
             periods,
             alpha=alpha,
             seed=seed,
+            prior=prior,
         )
         if run_placebo
         else None
@@ -334,6 +339,7 @@ def measure(
         significant=fit.significant,
         alpha=alpha,
         seasons=seasons,
+        prior=prior,
         controls=controls,
         excluded=excluded,
         placebo=checked,
@@ -413,6 +419,11 @@ def describe(
             f"time{'s' if checked.significant != 1 else ''}"
             + (" (so treat this with caution)." if (checked.rate or 0) > 0.2 else ".")
         )
+        if (checked.rate or 0) > 0.2 and question.prior == "causalimpact":
+            sentences.append(
+                "The level wanders more than CausalImpact's default prior expects: measure "
+                "again with the vague prior (--prior vague) before trusting the verdict."
+            )
     return " ".join(sentences)
 
 

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from cynosure.analysis.counterfactual import LEVEL_PRIORS
 from cynosure.analysis.impact import (
     Candidate,
     ImpactRanking,
@@ -27,7 +28,7 @@ from cynosure.analysis.impact import (
 )
 from cynosure.engine.periods import Grain, next_start, period_start
 from cynosure.engine.segments import NONE_VALUE
-from cynosure.errors import CynosureError, PeriodError, UnknownMetricError
+from cynosure.errors import CynosureError, OptionError, PeriodError, UnknownMetricError
 from cynosure.metrics.expressions import did_you_mean
 from cynosure.project.model import Intervention
 from cynosure.tree.structure import Tree
@@ -146,6 +147,7 @@ def impact_one(
     grain: Grain,
     placebo: bool = True,
     seed: int = 0,
+    prior: str = "causalimpact",
 ) -> ImpactResult:
     """The effect on `metric` (in `segment`) of what happened at `at`."""
     frame = source.complete_series(grain, segment or None)
@@ -158,6 +160,7 @@ def impact_one(
         grain=grain,
         at=at,
         until=until,
+        prior=prior,
     )
     explicit = bool(control_segments or control_metrics)
     if explicit:
@@ -220,6 +223,12 @@ def impact_all(
                 continue
             results.append((item.name, item.date.isoformat(), result))
     return rank(results, source.name, source.north_star, skipped)
+
+
+def check_prior(prior: str) -> None:
+    if prior not in LEVEL_PRIORS:
+        allowed = " or ".join(LEVEL_PRIORS)
+        raise OptionError(f"the prior must be {allowed}, not '{prior}'")
 
 
 def check_metrics(names: list[str], known: list[str]) -> None:

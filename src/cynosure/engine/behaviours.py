@@ -100,6 +100,7 @@ def behaviour_histograms(
     for window in windows:
         did = joined.filter(joined[f"c{window}"] > 0)
         for stratum, cohort in ((did[f"s{window}"], minus_one), (minus_one, did.cohort)):
+            stratum, cohort = stratum.cast("int64"), cohort.cast("int64")
             keys = {
                 "behaviour": did.behaviour,
                 "declared": did.declared,
@@ -111,14 +112,16 @@ def behaviour_histograms(
             arms.append(did.group_by(**keys).aggregate(**_tally(did)))
     everyone_arms = [
         entity.group_by(
-            window=ibis.literal(window, "int64"), stratum=entity[f"s{window}"], cohort=minus_one
+            window=ibis.literal(window, "int64"),
+            stratum=entity[f"s{window}"].cast("int64"),
+            cohort=minus_one,
         ).aggregate(**_tally(entity))
         for window in windows
     ]
     everyone_arms.append(
-        entity.group_by(window=minus_one, stratum=minus_one, cohort=entity.cohort).aggregate(
-            **_tally(entity)
-        )
+        entity.group_by(
+            window=minus_one, stratum=minus_one, cohort=entity.cohort.cast("int64")
+        ).aggregate(**_tally(entity))
     )
     did = con.execute(ibis.union(*arms, distinct=False))
     everyone = con.execute(ibis.union(*everyone_arms, distinct=False))
@@ -149,7 +152,8 @@ def _entities(
     )
     e = eligible.left_join(reached, eligible.entity == reached.o_entity)
     e = e.left_join(totals, e.entity == totals.t_entity)
-    retained = (e.value.fill_null(0) >= outcome.at_least).cast("int64")
+    # 1/0 through a CASE: PostgreSQL casts no boolean to a bigint.
+    retained = ibis.ifelse(e.value.fill_null(0) >= outcome.at_least, 1, 0).cast("int64")
     strata = {
         f"s{w}": e[f"d{w}"].fill_null(0).cast("int64") * 100
         + (ibis.cume_dist().over(order_by=e[f"t{w}"].fill_null(0)) * EVENT_GROUPS)

@@ -9,6 +9,7 @@ formula metrics, which only combine series.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import ibis
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from cynosure.engine.dialects import dialect_of
 from cynosure.engine.periods import Grain, next_start, period_start_expr, spine
 from cynosure.metrics.plan import BaseMetric, Plan
 
@@ -37,12 +39,32 @@ def compute_series(
     `starts` has one row per entity (`entity`, `start`: its start day). Returns the frame and
     the first and last local day that hold events.
     """
+    shared = dialect_of(con).shared
+    query = series_query(
+        rollup, starts, plan, grain, week_start, lambda ep: shared(con, "cynosure_per_entity", ep)
+    )
+    return _finish(con.execute(query), plan, grain, week_start)
+
+
+def series_query(
+    rollup: ir.Table,
+    starts: ir.Table,
+    plan: Plan,
+    grain: Grain,
+    week_start: str,
+    shared: Callable[[ir.Table], ir.Table] = lambda ep: ep,
+) -> ir.Table:
+    """The one query behind `compute_series` (nothing runs): rows of (period, key, value).
+
+    `shared` receives the per-entity table that several parts read (an engine that would
+    recompute it for each part computes it once instead).
+    """
     r = rollup.mutate(period=period_start_expr(rollup.day, grain, week_start))
     arms = [
         rollup.aggregate(period=rollup.day.min(), key=ibis.literal(FIRST), value=ibis.literal(0.0)),
         rollup.aggregate(period=rollup.day.max(), key=ibis.literal(LAST), value=ibis.literal(0.0)),
     ]
-    ep = per_entity(r, plan)
+    ep = shared(per_entity(r, plan))
     arms += _main(ep, plan)
     for column in _lifecycle_columns(plan):
         arms += _lifecycle(ep, column, grain)
@@ -50,8 +72,7 @@ def compute_series(
     for metric in plan.base.values():
         if metric.kind in ("conversion", "retention"):
             arms += _cohort(rollup, starts, metric, last_day, grain, week_start)
-    long = con.execute(ibis.union(*arms, distinct=False))
-    return _finish(long, plan, grain, week_start)
+    return ibis.union(*arms, distinct=False)
 
 
 def _as_rows(table: ir.Table, values: dict[str, ir.Value]) -> list[ir.Table]:

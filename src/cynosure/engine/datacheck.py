@@ -10,6 +10,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from cynosure.engine.dialects import FILE_COLUMN, dialect_of
 from cynosure.engine.sources import Source, resolve
 from cynosure.errors import DataError, Problem
 from cynosure.metrics.expressions import (
@@ -231,10 +232,11 @@ def seen_event_names(con: BaseBackend, source: Source, events: ir.Table, column:
     missing = sorted(set(units) - {record["unit"] for record in kept})
     rows = []
     if missing:
-        table = source.open(con, missing, filename="cynosure_file")
+        table = source.open(con, missing, file_column=True)
         found = con.execute(
-            table.select(unit=table.cynosure_file, name=table[column].cast("string")).distinct()
+            table.select(unit=table[FILE_COLUMN], name=table[column].cast("string")).distinct()
         )
+        found["unit"] = dialect_of(con).unit_names(found["unit"], missing)
         rows = [
             (unit, units[unit].size, units[unit].mtime_ns, name)
             for unit, name in zip(found.unit, found.name, strict=True)
@@ -274,10 +276,11 @@ def _store_names(
                 }
             ),
         )
-    listed = ", ".join("'" + u.replace("'", "''") + "'" for u in units)  # our file paths
-    con.raw_sql(f"DELETE FROM {NAMES_CACHE} WHERE unit IN ({listed})")
+    dialect = dialect_of(con)
+    dialect.delete_rows(con, NAMES_CACHE, {"unit": units})
     if len(frame):
-        con.insert(NAMES_CACHE, frame[["unit", "size", "mtime_ns", "name", "column"]])
+        columns = ["unit", "size", "mtime_ns", "name", "column"]
+        dialect.insert(con, NAMES_CACHE, ibis.memtable(frame[columns]))
 
 
 def _distinct(con: BaseBackend, events: ir.Table, column: str) -> set[str]:

@@ -6,6 +6,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from cynosure.engine.dialects import dialect_of
 from cynosure.engine.localtime import as_timestamp, local_day
 from cynosure.engine.sources import Source
 from cynosure.project.model import EntitiesConfig
@@ -23,7 +24,7 @@ def start_days(
     if config is None or source is None or config.created is None:
         return first.select(entity=first.entity, start=first.first)
     table = source.open(con)
-    created = local_day(as_timestamp(table[config.created]), timezone)
+    created = local_day(as_timestamp(table[config.created]), timezone, dialect_of(con))
     declared = table.select(key=table[config.key], created=created)
     declared = declared.filter(declared.key.notnull())
     # One row per key even when the table repeats an entity: its earliest creation wins.

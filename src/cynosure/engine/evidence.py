@@ -19,7 +19,7 @@ from ibis.backends import BaseBackend
 
 from cynosure.engine.compute import compute_series, per_entity, step
 from cynosure.engine.connection import temporary
-from cynosure.engine.localtime import row_hash
+from cynosure.engine.dialects import dialect_of
 from cynosure.engine.periods import Grain, period_start_expr
 from cynosure.metrics.plan import BaseMetric, Plan
 
@@ -76,14 +76,19 @@ def _base_value(metric: BaseMetric, ep: ir.Table) -> ir.FloatingValue | None:
     if metric.kind in ("count", "sum"):
         return column.cast("float64")
     if metric.kind == "users" and metric.lifecycle is None:
-        return (column > 0).cast("float64")
+        return _indicator(column > 0)
     if metric.kind == "threshold":
         counted = ep[f"{metric.columns[0]}_days"] if metric.unit == "days" else column
-        return (counted >= metric.at_least).cast("float64")
+        return _indicator(counted >= metric.at_least)
     if metric.kind == "mean":
         count = ep[metric.columns[1]]
         return ibis.ifelse(count > 0, column / count, ibis.null("float64"))
     return None
+
+
+def _indicator(condition: ir.BooleanValue) -> ir.FloatingValue:
+    """1.0 where `condition` holds, else 0.0 (PostgreSQL casts no boolean to a float)."""
+    return ibis.ifelse(condition, 1.0, 0.0).cast("float64")
 
 
 def is_additive(name: str, plan: Plan) -> bool:
@@ -116,7 +121,7 @@ def entity_links(
     joined = temporary(
         con,
         "cynosure_entity_links",
-        joined.mutate(active_next=joined.n_entity.notnull().cast("float64")),
+        joined.mutate(active_next=_indicator(joined.n_entity.notnull())),
     )
     links: dict[str, EntityLink] = {}
     for name in names:
@@ -164,7 +169,7 @@ def spammed_series(
     week_start: str,
 ) -> pd.DataFrame:
     """Every metric as if 1% of entities (chosen by a hash) sent each event SPAM_FACTOR times."""
-    spammer = (row_hash(rollup.entity) % SPAM_BUCKETS) == 0
+    spammer = (dialect_of(con).row_hash(rollup.entity) % SPAM_BUCKETS) == 0
     measures = [c for c in rollup.columns if c.startswith("m") and c[1:].isdigit()]
     spammed = rollup.mutate(
         **{c: ibis.ifelse(spammer, rollup[c] * SPAM_FACTOR, rollup[c]) for c in measures}

@@ -1,21 +1,13 @@
 """Local days: the calendar date of a timestamp in the project's time zone."""
 
-import inspect
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-_UTC = dt.Timestamp(timezone="UTC")
-_WALL = dt.Timestamp()
-
-
-@ibis.udf.scalar.builtin(name="timezone")
-def _in_zone(zone: str, moment: _UTC) -> _WALL:  # type: ignore[valid-type]
-    """DuckDB's `timezone(zone, timestamptz)`: the wall-clock time in `zone`."""
+from cynosure.engine.dialects import Dialect
 
 
 def as_timestamp(column: ir.Value) -> ir.TimestampValue:
@@ -25,7 +17,7 @@ def as_timestamp(column: ir.Value) -> ir.TimestampValue:
     return column.cast("timestamp")
 
 
-def local_day(moment: ir.TimestampValue, zone: str) -> ir.DateValue:
+def local_day(moment: ir.TimestampValue, zone: str, dialect: Dialect) -> ir.DateValue:
     """The local calendar day of `moment` in `zone`; naive timestamps are read as UTC."""
     if zone == "UTC":
         if moment.type().timezone is not None:
@@ -33,47 +25,12 @@ def local_day(moment: ir.TimestampValue, zone: str) -> ir.DateValue:
             return moment.cast(dt.Timestamp()).date()
         return moment.date()
     aware = moment.cast(dt.Timestamp(timezone="UTC"))
-    return _in_zone(zone, aware).date()
+    return dialect.wall_clock(zone, aware).date()
 
 
 US_PER_DAY = 86_400_000_000
 US_PER_HOUR = 3_600_000_000
 _STEP = timedelta(minutes=15)  # every time zone offset in use is a multiple of 15 minutes
-
-
-@ibis.udf.scalar.builtin(name="epoch_us")
-def _epoch_us(moment: _UTC) -> dt.int64:  # type: ignore[valid-type]
-    """Microseconds since 1970-01-01 UTC (DuckDB's `epoch_us`): no calendar work per row."""
-
-
-_HASHES: dict[tuple[dt.DataType, ...], Any] = {}
-
-
-def row_hash(*values: ir.Value) -> ir.IntegerValue:
-    """DuckDB's `hash(a, b, ...)` of several values at once, called directly: Ibis's own
-    `.hash()` casts through BIT, and one call over all columns costs a third of one per column."""
-    kinds = tuple(value.type() for value in values)
-    if kinds not in _HASHES:
-
-        def hash_of(*args: Any) -> int:  # the body is never run: DuckDB's function is called
-            raise NotImplementedError
-
-        # Ibis reads one argument per named parameter: give the stand-in as many as columns.
-        hash_of.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [
-                inspect.Parameter(f"v{i}", inspect.Parameter.POSITIONAL_ONLY)
-                for i in range(len(kinds))
-            ]
-        )
-        _HASHES[kinds] = ibis.udf.scalar.builtin(hash_of, name="hash", signature=(kinds, dt.uint64))
-    return _HASHES[kinds](*values)
-
-
-def epoch_us(moment: ir.TimestampValue) -> ir.IntegerValue:
-    """Microseconds since the epoch; naive timestamps are read as UTC."""
-    if moment.type().timezone is None:
-        moment = moment.cast(_UTC)
-    return _epoch_us(moment)
 
 
 def offsets(zone: str, first_us: int, last_us: int) -> list[tuple[int, int]]:
@@ -115,8 +72,3 @@ def local_day_number(epoch: ir.IntegerValue, zone: str, span: tuple[int, int]) -
         shift = ibis.cases(*branches, else_=changes[-1][1])
     local = epoch + shift if changes != [(span[0], 0)] else epoch
     return local // US_PER_DAY
-
-
-def date_of_day_number(number: ir.IntegerValue) -> ir.DateValue:
-    """The date `number` days after 1970-01-01."""
-    return (ibis.date(1970, 1, 1) + number.as_interval("D")).cast("date")

@@ -26,14 +26,8 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from cynosure.engine.localtime import (
-    US_PER_HOUR,
-    as_timestamp,
-    date_of_day_number,
-    epoch_us,
-    local_day_number,
-    row_hash,
-)
+from cynosure.engine.dialects import FILE_COLUMN, Dialect, dialect_of
+from cynosure.engine.localtime import US_PER_HOUR, as_timestamp, local_day_number
 from cynosure.engine.sources import Source, Unit
 from cynosure.metrics.expressions import compile_expr
 from cynosure.metrics.plan import Plan
@@ -42,7 +36,6 @@ from cynosure.project.model import EventsConfig
 UNITS = "cynosure_units"
 UNIT_HOURS = "cynosure_source_hours"
 CHECKSUM_MODULUS = 2_147_483_647
-FILE_COLUMN = "cynosure_file"
 Progress = Callable[[str], None]
 
 
@@ -79,8 +72,12 @@ class Rollup:
         )
         return f"{self.prefix}_{key}"
 
+    @functools.cached_property
+    def dialect(self) -> Dialect:
+        return dialect_of(self.con)
+
     def table(self) -> ir.Table:
-        return self.con.table(self.name)
+        return self.dialect.read_table(self.con, self.name)
 
     def exists(self) -> bool:
         return self.name in self.con.list_tables()
@@ -107,7 +104,7 @@ class Rollup:
         return self._open_with_file_column(files)
 
     def _open_with_file_column(self, files: list[str] | None) -> ir.Table:
-        return self.source.open(self.con, files, filename=FILE_COLUMN)
+        return self.source.open(self.con, files, file_column=True)
 
     def rollup_expr(self, events: ir.Table, span: tuple[int, int]) -> ir.Table:
         """The rollup of `events` whose times lie in `span` (epoch microseconds); nothing runs.
@@ -117,7 +114,7 @@ class Rollup:
         """
         moment = as_timestamp(events[self.events.time])
         t = events.mutate(
-            cynosure_day=local_day_number(epoch_us(moment), self.timezone, span),
+            cynosure_day=local_day_number(self.dialect.epoch_us(moment), self.timezone, span),
             cynosure_entity=events[self.events.entity],
         )
         t = t.filter(t.cynosure_day.notnull() & t.cynosure_entity.notnull())
@@ -137,13 +134,13 @@ class Rollup:
         keys |= {column: t[column] for column in self.by}
         grouped = t.group_by(**keys).aggregate(**aggregates)
         columns = [name for name in grouped.columns if name not in ("entity", "number")]
-        day = date_of_day_number(grouped.number).name("day")
+        day = self.dialect.day_from_number(grouped.number).name("day")
         return grouped.select("entity", day, *columns)
 
     def _hour_counts(self, events: ir.Table) -> pd.DataFrame:
         """Events per (unit, UTC hour), and how many cannot be rolled up (no entity or time)."""
         moment = as_timestamp(events[self.events.time])
-        hour = epoch_us(moment) // US_PER_HOUR
+        hour = self.dialect.epoch_us(moment) // US_PER_HOUR
         unit = (
             events[FILE_COLUMN]
             if FILE_COLUMN in events.columns
@@ -155,7 +152,10 @@ class Rollup:
             checksum=self._row_checksum(events).sum(),
             skipped=events.count(where=entity.isnull() | hour.isnull()),
         )
-        return self.con.execute(counts)
+        found = self.con.execute(counts)
+        if FILE_COLUMN in events.columns:
+            found["unit"] = self.dialect.unit_names(found["unit"], self.source.files())
+        return found
 
     def _row_checksum(self, events: ir.Table) -> ir.IntegerValue:
         """A hash of every column the rollup depends on: a corrected value changes the sum."""
@@ -165,7 +165,7 @@ class Rollup:
                 if parsed is not None:
                     used |= parsed.columns()
         columns = [events[c] for c in sorted(used)]
-        return (row_hash(*columns) % CHECKSUM_MODULUS).cast("int64")
+        return (self.dialect.row_hash(*columns) % CHECKSUM_MODULUS).cast("int64")
 
     def _table_unit(self) -> str:
         return f"table:{self.source.table_name}"
@@ -173,7 +173,7 @@ class Rollup:
     def _build(self) -> RefreshStats:
         events = self._events()
         counts = self._hour_counts(events)  # first: it also gives the span of the data
-        self.con.create_table(self.name, self.rollup_expr(events, _span(counts)), overwrite=True)
+        self.dialect.create_rollup(self.con, self.name, self.rollup_expr(events, _span(counts)))
         self._save_state(self.source.units(), counts, replace_all=True)
         stats = RefreshStats(self.name, full=True, units_read=len(self.source.units()))
         return self._count(stats, counts)
@@ -229,7 +229,8 @@ class Rollup:
                     continue  # every event of these days is gone: deleting was the update
             events = self._events(files)
             fresh = self.rollup_expr(self.within(events, low, high), span)
-            self.con.insert(self.name, fresh.filter(fresh.day.isin([ibis.date(d) for d in run])))
+            fresh = fresh.filter(fresh.day.isin([ibis.date(d) for d in run]))
+            self.dialect.insert(self.con, self.name, fresh)
 
     def within(self, events: ir.Table, low: datetime, high: datetime) -> ir.Table:
         """Events between `low` and `high`, compared on the raw column where possible, so
@@ -248,8 +249,7 @@ class Rollup:
         return events.filter((moment >= low) & (moment < high))
 
     def _delete_days(self, days: list[date]) -> None:
-        listed = ", ".join(f"DATE '{d.isoformat()}'" for d in days)  # our own dates, not input
-        self.con.raw_sql(f'DELETE FROM "{self.name}" WHERE day IN ({listed})')
+        self.dialect.replace_days(self.con, self.name, days)
 
     def _count(self, stats: RefreshStats, counts: pd.DataFrame) -> RefreshStats:
         stats.events = int(counts.n.sum()) if len(counts) else 0
@@ -294,14 +294,11 @@ class Rollup:
         drop: list[str] | None = None,
         replace_all: bool = False,
     ) -> None:
-        name = self.name.replace("'", "")
-        if replace_all:
-            condition = f"rollup = '{name}'"
-        else:
-            listed = ", ".join("'" + u.replace("'", "''") + "'" for u in drop or [])
-            condition = f"rollup = '{name}' AND unit IN ({listed})" if listed else "FALSE"
+        where: dict[str, list[object]] = {"rollup": [self.name]}
+        if not replace_all:
+            where["unit"] = list(drop or [])
         for table in (UNITS, UNIT_HOURS):
-            self.con.raw_sql(f"DELETE FROM {table} WHERE {condition}")
+            self.dialect.delete_rows(self.con, table, where)
         if units:
             frame = pd.DataFrame(
                 {
@@ -311,7 +308,7 @@ class Rollup:
                     "mtime_ns": [u.mtime_ns for u in units],
                 }
             )
-            self.con.insert(UNITS, frame)
+            self.dialect.insert(self.con, UNITS, ibis.memtable(frame))
         kept = counts[counts.hour.notna()]
         if len(kept):
             frame = pd.DataFrame(
@@ -323,7 +320,7 @@ class Rollup:
                     "checksum": kept.checksum.fillna(0).astype("int64"),
                 }
             )
-            self.con.insert(UNIT_HOURS, frame)
+            self.dialect.insert(self.con, UNIT_HOURS, ibis.memtable(frame))
 
 
 def _runs(days: list[date]) -> list[list[date]]:

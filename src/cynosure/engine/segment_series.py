@@ -35,17 +35,13 @@ from cynosure.engine.periods import check_grain
 from cynosure.engine.rollup import Progress, RefreshStats, Rollup
 from cynosure.engine.segments import NONE_VALUE
 from cynosure.engine.sources import Source
-from cynosure.errors import CynosureError
+from cynosure.errors import SegmentError
 from cynosure.metrics.expressions import did_you_mean
 from cynosure.metrics.plan import Plan
 from cynosure.project.model import EventsConfig
 
 PREFIX = "cynosure_segments"
 MAX_LISTED = 30
-
-
-class SegmentError(CynosureError, ValueError):
-    """A segment naming a dimension that is not declared, or a value never seen."""
 
 
 class SegmentSeries:

@@ -10,7 +10,8 @@ from typing import Any
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from cynosure.errors import DataError
+from cynosure.engine.dialects import dialect_of
+from cynosure.errors import DataError, EngineError
 
 FILE_FORMATS = {
     ".parquet": "parquet",
@@ -78,16 +79,26 @@ class Source:
             units.append(Unit(name, stat.st_size, stat.st_mtime_ns))
         return units
 
-    def open(self, con: BaseBackend, files: list[str] | None = None, **options: Any) -> ir.Table:
-        """An Ibis table over the whole source, or over `files` only."""
+    def open(
+        self,
+        con: BaseBackend,
+        files: list[str] | None = None,
+        *,
+        file_column: bool = False,
+        **options: Any,
+    ) -> ir.Table:
+        """An Ibis table over the whole source, or over `files` only; with `file_column`, a
+        column FILE_COLUMN names each event's file (as listed by `files()`)."""
         if self.is_table:
             return con.table(self.table_name)
         paths = list(files if files is not None else self.files())
-        reader: Any = getattr(con, f"read_{self.format}")
-        if self.format == "parquet":
-            options.setdefault("union_by_name", True)
+        dialect = dialect_of(con)
         try:
-            return reader(paths, **options)
+            return dialect.read_files(con, paths, self.format, file_column=file_column, **options)
+        except EngineError as exc:
+            raise DataError(
+                f"cannot read {self.text}: {exc.engine} cannot {exc.operation}", exc.workaround
+            ) from None
         except Exception as exc:  # the backend's own parse error, with the file named
             raise DataError(f"cannot read {self.text}: {exc}") from None
 

@@ -150,6 +150,22 @@ class AhaConfig(_Strict):
     fdr: float = Field(default=0.05, gt=0, lt=1)
 
 
+class PlannedEvent(_Strict):
+    """One event of the declared tracking plan: the properties it must carry, and types."""
+
+    required: list[str] = Field(default_factory=list)
+    properties: dict[str, Literal["string", "number", "integer", "boolean"]] = Field(
+        default_factory=dict
+    )
+
+
+class TrackingPlan(_Strict):
+    """What the collector admits (beyond what the metrics imply); the rest is quarantined."""
+
+    events: dict[str, PlannedEvent] = Field(default_factory=dict)
+    other_events: Literal["allow", "quarantine"] = "allow"
+
+
 class ProjectModel(_Strict):
     project: str
     timezone: str = "UTC"
@@ -167,3 +183,4 @@ class ProjectModel(_Strict):
     targets: list[Target] = Field(default_factory=list)
     interventions: list[Intervention] = Field(default_factory=list)
     aha: AhaConfig = Field(default_factory=AhaConfig)
+    tracking_plan: TrackingPlan = Field(default_factory=TrackingPlan)

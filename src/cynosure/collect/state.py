@@ -1,0 +1,69 @@
+"""The collector's own small database (SQLite, `<state>/collect/state.sqlite`): the loader's
+high-water mark, the quarantine, identities (anonymousId -> userId), entity traits, and the
+identify/group/alias calls received.
+
+SQLite locks per transaction, so the server, `cynosure check` and `cynosure collect
+--readmit` can all use it at once. Every write the loader makes is `INSERT OR IGNORE` keyed
+by messageId (or an upsert), so replaying a load after a crash changes nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS loader (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS quarantine (
+    message_id TEXT PRIMARY KEY, event TEXT, reason TEXT NOT NULL, payload BLOB NOT NULL,
+    quarantined_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (
+    anonymous_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+    entity TEXT PRIMARY KEY, traits TEXT NOT NULL, first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS calls (
+    message_id TEXT PRIMARY KEY, type TEXT NOT NULL, user_id TEXT, anonymous_id TEXT,
+    target TEXT, at INTEGER NOT NULL);
+"""
+
+
+class State:
+    """A connection to the state database (one per thread)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM loader WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def resolve(self, anonymous_ids: Iterable[str]) -> dict[str, str]:
+        """The known userId of each anonymousId."""
+        wanted = list(set(anonymous_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT anonymous_id, user_id FROM identities WHERE anonymous_id IN ({marks})"
+            found.update(self.db.execute(query, chunk).fetchall())
+        return found
+
+    def quarantine_counts(self) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC"
+        ).fetchall()
+        return {str(reason): int(count) for reason, count in rows}
+
+    def count(self, table: str) -> int:
+        if table not in ("quarantine", "identities", "entities", "calls"):
+            raise ValueError(table)
+        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def close(self) -> None:
+        self.db.close()
