@@ -213,7 +213,7 @@ def main() -> None:
         "--load-interval", type=float, default=5.0, help="loader interval (CLI default 5 s)"
     )
     parser.add_argument(
-        "--rate", type=float, default=30_000, help="events/s aimed at by the paced run"
+        "--rate", type=float, default=36_000, help="events/s aimed at by the paced run"
     )
     parser.add_argument("--paced-connections", type=int, default=16)
     args = parser.parse_args()

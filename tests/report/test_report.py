@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from pypdf import PdfReader
 
 from cynosure.demo import generate, truths
 from cynosure.report import SECTIONS, build_report, html_to_pdf
 from cynosure.report.pdf import ALL_CHARTS_DRAWN
-from tests.web.live import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Live
+from tests.web.live import ARTIFACTS, Live, chromium
 
 TITLES = [title for _, title in SECTIONS]
 
@@ -31,12 +31,8 @@ def report(server: Live, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_the_report_is_self_contained(report: Path) -> None:

@@ -3,17 +3,21 @@ the web and report tests (DuckDB allows one Project per process on a warehouse f
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from playwright.sync_api import Browser, sync_playwright
 
 from cynosure import Project
 from cynosure.demo import generate
+from cynosure.report.pdf import CHROMIUM_ARGS
 from cynosure.web import UserStore, create_app
 
 # 8,000 users is the smallest size at which explain names the planted incident segment.
@@ -23,16 +27,18 @@ ADMIN = ("ada", "ada-password-1")
 VIEWER = ("vic", "vic-password-1")
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless and offline, driven by Playwright."""
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
 
 
 @dataclass

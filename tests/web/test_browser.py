@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from cynosure.demo import truths
 from cynosure.engine.periods import label
 
-from .live import ADMIN, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Live
+from .live import ADMIN, ARTIFACTS, Live, chromium
 
 INCIDENT_WEEK = label(truths.INCIDENT_START, "week")
 PAGES = {
@@ -30,12 +30,8 @@ CHARTS_DRAWN = (
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

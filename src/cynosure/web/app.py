@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 
 from cynosure.api import Project
+from cynosure.collect.routes import FastPath
 from cynosure.report.render import ASSETS, PLOTLY_JS
 from cynosure.web import admin, api, errors, pages
 from cynosure.web.analyses import Analyses
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(pages.router)
     if collector is not None and hasattr(collector, "router"):
         app.include_router(collector.router)  # /v1/*: write keys, not sign-in
+        app.add_middleware(FastPath, collector=collector)  # the same handlers, minus routing
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
