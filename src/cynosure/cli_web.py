@@ -45,11 +45,11 @@ def serve(
     """Dashboard + JSON API + event collector."""
     import uvicorn
 
-    from cynosure.web import create_app, state_directory
+    from cynosure.web import create_app
 
     with guarded():
         loaded = open_project(project)
-        state = state_directory(loaded)
+        state = loaded.state_dir
         app = create_app(loaded, refresh_every=refresh_every, secure_cookies=secure_cookies)
         from cynosure.web.users import UserStore
 

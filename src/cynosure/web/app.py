@@ -36,11 +36,6 @@ CSP = (
 )
 
 
-def state_directory(project: Project) -> Path:
-    """The project's state directory: `.cynosure/` beside cynosure.yml."""
-    return Path(project.spec.base_dir) / ".cynosure"
-
-
 def load_collector(state_dir: Path, project: Project) -> Any | None:
     """The event collector when this installation has one, else None."""
     try:
@@ -73,7 +68,7 @@ def create_app(
         refresh_every: Seconds between reads of new events (0: only on POST /api/refresh).
         session_lifetime: Seconds a sign-in lasts.
     """
-    directory = Path(state_dir) if state_dir else state_directory(project)
+    directory = Path(state_dir) if state_dir else project.state_dir
     if collector == "auto":
         collector = load_collector(directory, project)
     web = WebState(
@@ -153,4 +148,4 @@ def _refresh_loop(analyses: Analyses, every: float, stop: threading.Event) -> No
             log.exception("refresh failed")
 
 
-__all__ = ["create_app", "state_directory"]
+__all__ = ["create_app"]
