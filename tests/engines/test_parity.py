@@ -108,3 +108,8 @@ def test_candidates_apart_from_the_spam_test(duckdb_project: Project, other: Pro
         return found
 
     assert same(cards(duckdb_project), cards(other)) == []
+
+
+def test_check(duckdb_project: Project, other: Project) -> None:
+    expected, actual = duckdb_project.check().to_dict(), other.check().to_dict()
+    assert same(expected, actual) == []
