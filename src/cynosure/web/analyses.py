@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from cynosure.analysis.aha import AhaResult
 from cynosure.analysis.candidates import CandidatesResult
+from cynosure.analysis.check import CheckResult
 from cynosure.analysis.explain import ExplainResult
 from cynosure.analysis.impact import ImpactRanking, ImpactResult
 from cynosure.analysis.leadlag import LeadLagResult
@@ -216,12 +217,8 @@ class Analyses:
     def watch(self) -> WatchResult:
         return self.get("watch", self.project.watch)
 
-    def check(self) -> Result | None:
-        """The instrumentation check, when this version of Cynosure has one."""
-        run = getattr(self.project, "check", None)
-        if run is None:
-            return None
-        return self.get("check", run)  # type: ignore[no-any-return,unused-ignore]
+    def check(self) -> CheckResult:
+        return self.get("check", self.project.check)
 
     def breakdown(self, metric: str, grain: str = "week") -> Breakdown:
         checked = check_grain(grain)

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 
 from cynosure.api import Project
+from cynosure.collect import Collector
 from cynosure.collect.routes import FastPath
 from cynosure.report.render import ASSETS, PLOTLY_JS
 from cynosure.web import admin, api, errors, pages
@@ -34,15 +35,6 @@ CSP = (
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
     "base-uri 'none'"
 )
-
-
-def load_collector(state_dir: Path, project: Project) -> Any | None:
-    """The event collector when this installation has one, else None."""
-    try:
-        from cynosure.collect import Collector  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return Collector(state_dir, project=project)
 
 
 def create_app(
@@ -70,7 +62,7 @@ def create_app(
     """
     directory = Path(state_dir) if state_dir else project.state_dir
     if collector == "auto":
-        collector = load_collector(directory, project)
+        collector = Collector(directory, project=project)
     web = WebState(
         analyses=Analyses(project),
         users=UserStore.in_directory(directory),
@@ -82,7 +74,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        if collector is not None and hasattr(collector, "start"):
+        if collector is not None:
             await collector.start()
         if warm:
             threading.Thread(target=web.analyses.warm, name="cynosure-warm", daemon=True).start()
@@ -94,7 +86,7 @@ def create_app(
             yield
         finally:
             stop.set()
-            if collector is not None and hasattr(collector, "stop"):
+            if collector is not None:
                 await collector.stop()
 
     app = FastAPI(
@@ -112,7 +104,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(pages.router)
-    if collector is not None and hasattr(collector, "router"):
+    if collector is not None:
         app.include_router(collector.router)  # /v1/*: write keys, not sign-in
         app.add_middleware(FastPath, collector=collector)  # the same handlers, minus routing
 
