@@ -54,6 +54,7 @@ from cynosure.engine.rollup import Progress, Rollup
 from cynosure.engine.segment_series import SegmentSeries
 from cynosure.engine.sources import Source
 from cynosure.errors import (
+    NO_EVENTS,
     CynosureError,
     DataError,
     PeriodError,
@@ -455,6 +456,8 @@ class Project:
         """Every metric at `grain` over complete periods, overall or in `segment`."""
         if not segment:
             frame, first, last = self._computed(grain, None)
+            if frame.empty:
+                raise PeriodError(NO_EVENTS)
         else:
             key = (grain, tuple(sorted(segment.items())))
             if key not in self._segment_frames:
@@ -662,10 +665,13 @@ class Project:
             check fails.
         """
         from cynosure.analysis.check import run_check
-        from cynosure.collect.facts import file_types, quarantine_counts
+        from cynosure.collect.facts import file_types, identity_problems, quarantine_counts
         from cynosure.collect.plan import metric_events
+        from cynosure.engine.dialects import dialect_of
+        from cynosure.engine.localtime import as_timestamp, local_day
 
         events = self.spec.model.events
+        zone, dialect = self.spec.model.timezone, dialect_of(self.con)
         return run_check(
             self.name,
             self.events_source.open(self.con),
@@ -677,7 +683,9 @@ class Project:
             types_by_file=file_types(self.events_source),
             typed_columns=[*events.dimensions, *events.properties],
             quarantine=quarantine_counts(self.state_dir),
+            identity=identity_problems(self.state_dir),
             window=days,
+            day_of=lambda column: local_day(as_timestamp(column), zone, dialect),
             progress=progress,
         )
 

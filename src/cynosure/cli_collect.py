@@ -80,6 +80,24 @@ def collect(
     load_interval: Annotated[
         float, typer.Option(help="Seconds between loads into the warehouse.")
     ] = 5.0,
+    dedup_window: Annotated[
+        str,
+        typer.Option(
+            help="How long messageIds are deduplicated (24h, 90m, 3600s, 7d): loaded log "
+            "segments are deleted and their ids kept this long. 'forever' keeps everything."
+        ),
+    ] = "24h",
+    segment_bytes: Annotated[
+        int, typer.Option(min=4096, help="Size at which a log segment is sealed.")
+    ] = 64 << 20,
+    compact_files: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Compact the collected part files once this many small ones accumulate "
+            "(0: only with --compact).",
+        ),
+    ] = 64,
     readmit: Annotated[
         bool,
         typer.Option(
@@ -88,18 +106,31 @@ def collect(
             "is now, load those that pass, and exit.",
         ),
     ] = False,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="Do not serve: merge the collector's small Parquet part files now, and exit "
+            "(safe while a collector runs).",
+        ),
+    ] = False,
 ) -> None:
     """Run the event collector alone (Segment HTTP Tracking API on /v1)."""
     from cynosure.collect.collector import state_dir_for
+    from cynosure.collect.compact import compactor_for
     from cynosure.collect.loader import Loader, make_sink
     from cynosure.collect.log import SegmentLog
+    from cynosure.collect.retention import parse_window
     from cynosure.project.load import read_spec
 
+    if readmit and compact:
+        fail("give --readmit or --compact, not both")
     with guarded():
+        window = parse_window(dedup_window)
         spec = read_spec(project)
         state_dir = state_dir_for(spec.file)
+        directory = state_dir / "collect"
         if readmit:
-            directory = state_dir / "collect"
             loader = Loader(
                 spec, SegmentLog(directory / "log"), directory / "state.sqlite", make_sink(spec)
             )
@@ -110,12 +141,28 @@ def collect(
                 highlight=False,
             )
             return
+        if compact:
+            done = compactor_for(spec, directory).run()
+            err.print(
+                f"Merged {done.inputs:,} part files into {done.outputs:,} ({done.rows:,} rows, "
+                f"{done.seconds:.1f} s): {done.files_before:,} collected part files before, "
+                f"{done.files_after:,} now.",
+                highlight=False,
+            )
+            return
     import uvicorn
 
     from cynosure.collect import create_collector_app
 
     with guarded():
-        app = create_collector_app(state_dir, spec=spec, load_interval=load_interval)
+        app = create_collector_app(
+            state_dir,
+            spec=spec,
+            load_interval=load_interval,
+            dedup_window=window,
+            segment_bytes=segment_bytes,
+            compact_files=compact_files or None,
+        )
     if not _store(spec.file).list():
         err.print("No write keys yet: create one with `cynosure keys create NAME`.")
     err.print(f"Collecting on http://{host}:{port}/v1 (state in {state_dir}).")

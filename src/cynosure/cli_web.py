@@ -45,9 +45,14 @@ def serve(
     """Dashboard + JSON API + event collector."""
     import uvicorn
 
+    from cynosure.collect.seed import seed_events
+    from cynosure.project.load import read_spec
     from cynosure.web import create_app
 
     with guarded():
+        seeded = seed_events(read_spec(project))  # a new project, before its first event
+        if seeded:
+            err.print(f"[yellow]{seeded[0].upper() + seeded[1:]}.[/yellow]", highlight=False)
         loaded = open_project(project)
         state = loaded.state_dir
         app = create_app(loaded, refresh_every=refresh_every, secure_cookies=secure_cookies)

@@ -9,6 +9,12 @@ class CynosureError(Exception):
     """Root of every error Cynosure raises on purpose."""
 
 
+NO_EVENTS = (
+    "there is no event data yet: send events to the collector (/v1/batch with a write key) "
+    "or check events.source"
+)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a project, located in its file where possible."""

@@ -115,3 +115,28 @@ def test_check_passes_clean_data_and_cli_exit_codes(tmp_path: Path, planted: Pat
     bad = runner.invoke(app, ["check", "-p", str(planted)])
     assert bad.exit_code == 1
     assert "stopped arriving" in bad.stdout
+
+
+def test_check_cuts_days_in_the_project_time_zone(tmp_path: Path) -> None:
+    """Events every evening at 21:00 in New York (01:00 or 02:00 UTC the next day) but one:
+    the missing day is the local one, and no UTC day is reported."""
+    folder = tmp_path / "data" / "events"
+    folder.mkdir(parents=True)
+    local = pd.date_range("2026-10-20 21:00", periods=20, freq="D", tz="America/New_York")
+    skipped = local[10]
+    rows = [
+        {"user_id": f"u{i}", "timestamp": moment.tz_convert("UTC"), "event": name}
+        for moment in local
+        if moment != skipped
+        for i in range(5)
+        for name in ("song_played", "search")
+    ]
+    frame = pd.DataFrame(rows).assign(country="US", note="a", duration_s=60.0)
+    frame.to_parquet(folder / "events.parquet")
+    text = PROJECT.replace("project: Planted", "project: Zoned\ntimezone: America/New_York")
+    (tmp_path / "cynosure.yml").write_text(text)
+    with Project.load(tmp_path / "cynosure.yml") as project:
+        result = project.check()
+    gaps = next(f for f in result.source if f.check == "gaps")
+    assert gaps.days == [str(skipped.date())]
+    assert (result.first_day, result.last_day) == (str(local[0].date()), str(local[-1].date()))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,25 +125,34 @@ def collected(project: Path) -> pd.DataFrame:
     )
 
 
-def start_subprocess(project: Path, port: int, env: dict[str, str] | None = None) -> Any:
+EVENTS_TABLE = (
+    "CREATE TABLE events (user_id VARCHAR, timestamp TIMESTAMPTZ, event VARCHAR, "
+    "country VARCHAR, platform VARCHAR, duration_s DOUBLE, amount DOUBLE, message_id VARCHAR)"
+)
+
+
+def warehouse_with_events_table(root: Path) -> Path:
+    """The project's default DuckDB warehouse, holding an empty events table."""
+    warehouse = root / ".cynosure" / "warehouse.duckdb"
+    warehouse.parent.mkdir(exist_ok=True)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(EVENTS_TABLE)
+    return warehouse
+
+
+def start_subprocess(
+    project: Path, port: int, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """`cynosure collect` in a process of its own, once it answers on `port`."""
     command = [
-        sys.executable,
-        "-m",
-        "cynosure",
-        "collect",
-        "-p",
-        str(project),
-        "--port",
-        str(port),
-        "--load-interval",
-        "0.5",
+        *(sys.executable, "-m", "cynosure", "collect", "-p", str(project)),
+        *("--port", str(port), "--load-interval", "0.5", *options),
     ]
-    process = subprocess.Popen(
-        command,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    errors = project.parent / f"collector-{port}-{time.monotonic_ns()}.log"
+    with open(errors, "wb") as sink:  # a file, not a pipe nobody reads (it would fill)
+        process = subprocess.Popen(
+            command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=sink
+        )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -150,8 +160,30 @@ def start_subprocess(project: Path, port: int, env: dict[str, str] | None = None
             return process
         except httpx.HTTPError:
             if process.poll() is not None:
-                raise RuntimeError(
-                    process.stderr.read().decode() if process.stderr else ""
-                ) from None
+                raise RuntimeError(errors.read_text()) from None
             time.sleep(0.1)
     raise RuntimeError("the collector did not start")
+
+
+def send_until_stopped(
+    url: str,
+    key: str,
+    stop: threading.Event,
+    sent: list[str],
+    batch: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """Posts batches until `stop`; retries each until a 200 with the same messageIds, like an
+    SDK, and records the acknowledged ids in `sent`. Only 429 and 5xx may answer a retry."""
+    with httpx.Client(timeout=5, auth=(key, "")) as client:
+        while not stop.is_set():
+            messages = batch()
+            while True:
+                try:
+                    response = client.post(url + "/v1/batch", json={"batch": messages})
+                    if response.status_code == 200:
+                        sent.extend(m["messageId"] for m in messages)
+                        break
+                    assert response.status_code in (429, 500, 503), response.text
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.05)

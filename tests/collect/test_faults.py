@@ -13,7 +13,7 @@ import httpx
 
 from cynosure.collect.log import HEADER
 
-from .conftest import collected, free_port, start_subprocess
+from .conftest import collected, free_port, send_until_stopped, start_subprocess
 
 
 def _batch(n: int) -> list[dict[str, Any]]:
@@ -31,21 +31,8 @@ def _batch(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def _sender(url: str, key: str, stop: threading.Event, sent: list[str]) -> None:
-    """Posts batches; retries each until a 200, like an SDK (same messageIds)."""
-    with httpx.Client(timeout=5, auth=(key, "")) as client:
-        while not stop.is_set():
-            batch = _batch(20)
-            while True:
-                try:
-                    response = client.post(url + "/v1/batch", json={"batch": batch})
-                    if response.status_code == 200:
-                        sent.extend(m["messageId"] for m in batch)
-                        break
-                    assert response.status_code in (429, 500, 503), response.text
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.05)
+def _batches() -> list[dict[str, Any]]:
+    return _batch(20)
 
 
 def _wait_loaded(url: str, expected: int) -> None:
@@ -66,7 +53,8 @@ def test_kill_9_repeatedly_under_load_loses_and_doubles_nothing(
     stop = threading.Event()
     sent: list[str] = []
     senders = [
-        threading.Thread(target=_sender, args=(url, write_key, stop, sent)) for _ in range(3)
+        threading.Thread(target=send_until_stopped, args=(url, write_key, stop, sent, _batches))
+        for _ in range(3)
     ]
     for thread in senders:
         thread.start()

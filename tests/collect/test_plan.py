@@ -15,7 +15,7 @@ from cynosure.cli import app
 from cynosure.collect import create_collector_app, key_store
 from cynosure.collect.facts import quarantine_counts
 
-from .conftest import PROJECT, Server, collected
+from .conftest import PROJECT, Server, collected, warehouse_with_events_table
 
 PLAN = """\
 tracking_plan:
@@ -78,14 +78,7 @@ def test_quarantine_and_readmit(project: Path, write_key: str, serve: Any) -> No
 
 
 def test_table_source_gets_rows_inserted(tmp_path: Path) -> None:
-    warehouse = tmp_path / ".cynosure" / "warehouse.duckdb"
-    warehouse.parent.mkdir()
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(
-            "CREATE TABLE events (user_id VARCHAR, timestamp TIMESTAMPTZ, event VARCHAR, "
-            "country VARCHAR, platform VARCHAR, duration_s DOUBLE, amount DOUBLE, "
-            "message_id VARCHAR)"
-        )
+    warehouse = warehouse_with_events_table(tmp_path)
     (tmp_path / "cynosure.yml").write_text(PROJECT.replace("data/events/*.parquet", "events"))
     key = key_store(tmp_path / ".cynosure").create("t")
     with Server(create_collector_app(tmp_path / ".cynosure", load_interval=0.2)) as server:

@@ -294,6 +294,20 @@ def test_a_bad_grain_is_refused(data: dict[str, Any]) -> None:
 # -- refresh ----------------------------------------------------------------------------------
 
 
+def _files_project(root: Path, events: pd.DataFrame, people: pd.DataFrame) -> tuple[Any, Any]:
+    """A project over the Parquet files under `root/events` (written by the caller)."""
+    return build(
+        root,
+        events,
+        METRICS,
+        users=people,
+        source="events/*.parquet",
+        warehouse=None,
+        dimensions=DIMS,
+        timezone=ZONE,
+    )
+
+
 def test_late_events_are_rolled_into_the_segments(tmp_path: Path) -> None:
     """A file of late events (days already rolled up) and a new day: an incremental refresh
     recomputes those days only, and every segment's series matches pandas again."""
@@ -303,16 +317,7 @@ def test_late_events_are_rolled_into_the_segments(tmp_path: Path) -> None:
     late_days = late.iloc[::3].copy()
     late_days["timestamp"] = late_days.timestamp - pd.Timedelta(days=9)  # back-filled
     write_events(early, tmp_path / "events" / "part-0.parquet")
-    project, config = build(
-        tmp_path,
-        events,
-        METRICS,
-        users=people,
-        source="events/*.parquet",
-        warehouse=None,
-        dimensions=DIMS,
-        timezone=ZONE,
-    )
+    project, config = _files_project(tmp_path, events, people)
     segments = _segments(project)
     assert segments.refresh().full
     segments.series({"platform": "ios"}, "week", "sunday", _starts(project, segments))
@@ -337,6 +342,30 @@ def test_late_events_are_rolled_into_the_segments(tmp_path: Path) -> None:
             assert_frames_match(
                 _series(fresh, segment, grain), _reference(fresh, segment, grain), config
             )
+    project.close()
+
+
+def test_a_dimension_corrected_in_place_is_refreshed(tmp_path: Path) -> None:
+    """A file rewritten with the same rows but one platform corrected (same count per hour):
+    the segment series follow the correction."""
+    events, people = _events(seed=5, users=12)
+    write_events(events, tmp_path / "events" / "part-0.parquet")
+    project, config = _files_project(tmp_path, events, people)
+    segments = _segments(project)
+    segments.refresh()
+    fixed = events.copy()
+    fixed.loc[fixed.platform == "ios", "platform"] = "iOS"
+    write_events(fixed, tmp_path / "events" / "part-0.parquet")
+    stats = segments.refresh()
+    assert not stats.full and stats.days_recomputed > 0
+    assert "ios" not in set(segments.values("platform").value)
+    fresh = {"config": config, "events": fixed, "people": people, "segments": segments}
+    fresh["starts"] = _starts(project, segments)
+    assert_frames_match(
+        _series(fresh, {"platform": "iOS"}, "week"),
+        _reference(fresh, {"platform": "iOS"}, "week"),
+        config,
+    )
     project.close()
 
 

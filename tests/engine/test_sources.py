@@ -133,3 +133,22 @@ def test_event_names_are_read_again_only_from_new_or_changed_files(tmp_path: Pat
     EVENTS.iloc[:1].to_parquet(tmp_path / "events" / "two.parquet")  # the buy is corrected away
     with pytest.raises(ProjectError, match="no event is named 'buy'"):
         Project.load(path)
+
+
+def test_an_event_declared_in_the_tracking_plan_may_not_have_arrived_yet(tmp_path: Path) -> None:
+    (tmp_path / "events").mkdir()
+    EVENTS.to_parquet(tmp_path / "events" / "one.parquet")
+    metrics = {**METRICS, "refunds": {"count": True, "where": "event = 'refund_issued'"}}
+    events = {"source": "events/*.parquet", "properties": ["seconds"]}
+    project = {"project": "Expecting", "events": events, "metrics": metrics}
+    path = tmp_path / "cynosure.yml"
+    path.write_text(yaml.safe_dump(project, sort_keys=False))
+    with pytest.raises(ProjectError) as caught:
+        Project.load(path)
+    (problem,) = caught.value.problems
+    assert "no event is named 'refund_issued'" in problem.message
+    assert "tracking_plan.events.refund_issued" in problem.hint
+    project["tracking_plan"] = {"events": {"refund_issued": {}}}
+    path.write_text(yaml.safe_dump(project, sort_keys=False))
+    with Project.load(path) as loaded:
+        assert set(loaded.series("week")["refunds"]) == {0.0}

@@ -17,8 +17,10 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -98,15 +100,20 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         subprocess.run([*ctl, "-m", "fast", "stop"], check=False, capture_output=True)
 
 
+def postgres_backend(url: str) -> Any:
+    """An Ibis connection to the test server's `postgres` database."""
+    import ibis
+
+    return ibis.postgres.connect(
+        host="127.0.0.1", port=urlparse(url).port, user="postgres", database="postgres"
+    )
+
+
 @pytest.fixture(scope="session")
 def postgres_project(
     demo: Path, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Project]:
-    import ibis
-
-    con = ibis.postgres.connect(
-        host="127.0.0.1", port=urlparse(postgres_url).port, user="postgres", database="postgres"
-    )
+    con = postgres_backend(postgres_url)
     events = pq.read_table(sorted(glob.glob(str(demo / "data" / "events" / "*.parquet"))))
     con.create_table("events", events, overwrite=True)
     con.create_table("users", pq.read_table(demo / "data" / "users.parquet"), overwrite=True)
@@ -124,3 +131,11 @@ def spark_project(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     path = project_on(demo, tmp_path_factory.mktemp("spark") / "p", "spark://local[2]")
     with Project.load(path) as project:
         yield project
+
+
+def rollup_rows(project: Project) -> pd.DataFrame:
+    """A project's rollup (entity x local day x measures), sorted, to compare engines."""
+    rows = project.con.execute(project._rollup.table())
+    rows["day"] = pd.to_datetime(rows["day"]).dt.date
+    rows = rows[sorted(rows.columns)]  # Spark puts its partition column last
+    return rows.sort_values(["entity", "day"]).reset_index(drop=True)

@@ -81,6 +81,8 @@ import json, sys
 from cynosure import Project
 with Project.load(sys.argv[1]) as project:
     found = {"metrics": project.metrics("week").to_dict(), "tree": project.tree().to_dict()}
+    found["database"] = project.con._session.catalog.currentDatabase()
+    found["tables"] = project.con.list_tables()
     print(json.dumps(found))
 """
 
@@ -91,7 +93,10 @@ def test_a_cluster_through_spark_connect_gives_the_same_numbers(
     connect_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    path = project_on(demo, tmp_path_factory.mktemp("sc") / "p", connect_url)
+    # Cynosure's own `;database=` parameter: the project's tables go to that database.
+    path = project_on(
+        demo, tmp_path_factory.mktemp("sc") / "p", f"{connect_url}/;database=tunewave"
+    )
     done = subprocess.run(
         [sys.executable, "-c", REMOTE, str(path)], capture_output=True, text=True, timeout=600
     )
@@ -99,3 +104,5 @@ def test_a_cluster_through_spark_connect_gives_the_same_numbers(
     remote = json.loads(done.stdout)
     assert same(duckdb_project.metrics("week").to_dict(), remote["metrics"]) == []
     assert same(duckdb_project.tree().to_dict(), remote["tree"]) == []
+    assert remote["database"] == "tunewave"
+    assert any(name.startswith("cynosure_rollup_") for name in remote["tables"])

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from cynosure.engine.localtime import as_timestamp
 from cynosure.results import Result, fmt
 
 Status = Literal["ok", "warn", "fail"]
@@ -75,12 +76,13 @@ class CheckResult(Result):
     def summary(self) -> list[str]:
         failed = [m for m in self.metrics if m.status == "fail"]
         bad = [f for f in self.source if f.status == "fail"]
+        span = f", {self.first_day} to {self.last_day}" if self.first_day else ""
         head = (
             f"{self.project}: instrumentation healthy ({len(self.metrics)} metrics, "
-            f"{fmt(self.events)} events, {self.first_day} to {self.last_day})."
+            f"{fmt(self.events)} events{span})."
             if self.ok
             else f"{self.project}: {len(failed)} metric(s) and {len(bad)} source check(s) "
-            f"failed ({fmt(self.events)} events, {self.first_day} to {self.last_day})."
+            f"failed ({fmt(self.events)} events{span})."
         )
         lines = [head]
         for finding in self.source:
@@ -98,9 +100,17 @@ def _worst(findings: list[Finding]) -> Status:
     return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "ok"
 
 
-def daily_counts(events: ir.Table, time: str, name: str) -> pd.DataFrame:
-    """Rows by day and event name (SQL): columns day, name, n."""
-    day = events[time].cast("timestamp").date().name("day")
+DayOf = Callable[[ir.Value], ir.DateValue]
+
+
+def utc_day(column: ir.Value) -> ir.DateValue:
+    """The UTC calendar day of a time column."""
+    return as_timestamp(column).cast("timestamp").date()
+
+
+def daily_counts(events: ir.Table, time: str, name: str, day_of: DayOf = utc_day) -> pd.DataFrame:
+    """Rows by local day and event name (SQL): columns day, name, n."""
+    day = day_of(events[time]).name("day")
     frame = (
         events.group_by([day, events[name].cast("string").name("name")])
         .agg(n=ibis._.count())
@@ -110,15 +120,13 @@ def daily_counts(events: ir.Table, time: str, name: str) -> pd.DataFrame:
     return frame
 
 
-def duplicates_by_day(events: ir.Table, key: list[str], time: str) -> pd.DataFrame:
-    """Extra copies by day (SQL): rows beyond the first with the same `key`."""
+def duplicates_by_day(
+    events: ir.Table, key: list[str], time: str, day_of: DayOf = utc_day
+) -> pd.DataFrame:
+    """Extra copies by local day (SQL): rows beyond the first with the same `key`."""
     grouped = events.group_by([events[c] for c in key]).agg(n=ibis._.count(), at=events[time].min())
     extra = grouped.filter(grouped.n > 1)
-    frame = (
-        extra.group_by(extra.at.cast("timestamp").date().name("day"))
-        .agg(extra=(extra.n - 1).sum())
-        .execute()
-    )
+    frame = extra.group_by(day_of(extra.at).name("day")).agg(extra=(extra.n - 1).sum()).execute()
     frame["day"] = pd.to_datetime(frame["day"]).dt.date
     return frame
 
@@ -229,15 +237,25 @@ def run_check(
     types_by_file: dict[str, dict[str, str]],
     typed_columns: list[str],
     quarantine: dict[str, int],
+    identity: list[str] | None = None,
     window: int = 28,
+    day_of: DayOf = utc_day,
     progress: Callable[[str], None] | None = None,
 ) -> CheckResult:
-    """Every check, on the events table `events` (an Ibis table; the work runs in SQL)."""
+    """Every check, on the events table `events` (an Ibis table; the work runs in SQL), with
+    days cut by `day_of` (the project's time zone)."""
     say = progress or (lambda _: None)
+    identity = identity or []
     say("Counting events by day and name")
-    daily = daily_counts(events, time, name)
+    daily = daily_counts(events, time, name, day_of)
     if daily.empty:
-        empty = [Finding(check="present", status="fail", message="the events are empty")]
+        empty = [
+            Finding(
+                check="present",
+                status="fail",
+                message="no events yet: send some to the collector, or check events.source",
+            )
+        ]
         return CheckResult(
             project=project,
             first_day=None,
@@ -269,7 +287,7 @@ def run_check(
     by_id = "message_id" in columns
     key = ["message_id"] if by_id else [entity, time, name]
     dup_source = events.filter(events.message_id.notnull()) if by_id else events
-    dups = duplicates_by_day(dup_source, key, time)
+    dups = duplicates_by_day(dup_source, key, time, day_of)
     extra = int(dups["extra"].sum()) if not dups.empty else 0
     burst = []
     for _, row in dups.iterrows():
@@ -341,6 +359,8 @@ def run_check(
                 message=f"{fmt(total_q)} collected events quarantined: {top}",
             )
         )
+    for problem in identity:
+        source.append(Finding(check="identities", status="warn", message=problem))
     started = {str(n): min(g["day"]) for n, g in daily.groupby("name")}
     metrics = []
     for metric, names in metric_events.items():

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from cynosure.collect.commit import Committer
+from cynosure.collect.compact import MIN_FILES, Compactor, CompactStats
 from cynosure.collect.keys import KeyStore
-from cynosure.collect.loader import Loader, LoadStats, make_sink
-from cynosure.collect.log import SegmentLog
+from cynosure.collect.loader import FilesSink, Loader, LoadStats, make_sink
+from cynosure.collect.log import Position, SegmentLog
+from cynosure.collect.retention import DEFAULT_WINDOW_S, Retention, RetentionStats
 from cynosure.collect.state import State
 from cynosure.project.load import Spec, read_spec
 
@@ -46,6 +48,8 @@ class IntakeStats(BaseModel):
     last_event_at: float | None
     per_minute: list[tuple[int, int]]  # (unix minute, events) for the last hour
     quarantine_reasons: dict[str, int]
+    dedup_ids: int = 0  # messageIds deduplicated against (the log's and the window's)
+    log_segments: int = 0  # segment files on disk
 
 
 def state_dir_for(project_file: Path) -> Path:
@@ -82,8 +86,15 @@ class Collector:
         project: The loaded project, when running inside `cynosure serve`; else the project
             file beside `state_dir` is read (its data need not exist yet).
         spec: The project definitions, when no project is given.
-        load_interval: Seconds between loader runs (0: never load in the background).
+        load_interval: Seconds between loader runs (0: never load in the background); each
+            run is followed by a retention pass and, when due, a compaction.
         max_pending: Events waiting for an fsync beyond which requests get 429.
+        segment_bytes: Size at which a log segment is sealed and a new one begun.
+        dedup_window: Seconds for which messageIds are deduplicated (default 24 h): loaded
+            segments are deleted (their ids kept in an id index) and indexes older than
+            this go. None keeps every segment and id (no retention).
+        compact_files: How many small part files the background loop lets accumulate
+            before it compacts them (None: never on its own; `compact()` still works).
         faults: Test hook: request number -> status to answer (5xx after the events are
             durable, 429 before anything is written). Also read from the environment
             variable CYNOSURE_COLLECT_FAULTS ("3:500,7:429").
@@ -102,6 +113,8 @@ class Collector:
         load_interval: float = 2.0,
         max_pending: int = 50_000,
         segment_bytes: int = 64 << 20,
+        dedup_window: float | None = DEFAULT_WINDOW_S,
+        compact_files: int | None = MIN_FILES,
         faults: Mapping[int, int] | None = None,
     ):
         self.state_dir = Path(state_dir)
@@ -109,6 +122,7 @@ class Collector:
         self.keys = key_store(self.state_dir)
         self.log = SegmentLog(self.directory / "log", segment_bytes)
         self.committer = Committer(self.log, max_pending=max_pending)
+        self.retention = Retention(self.log, dedup_window)
         self.load_interval = load_interval
         self.faults = dict(faults or parse_faults(os.environ.get("CYNOSURE_COLLECT_FAULTS")))
         self.requests = 0
@@ -121,10 +135,17 @@ class Collector:
             spec = read_spec(spec_file) if spec_file.exists() else None
         self.spec = spec
         self.loader: Loader | None = None
+        self.compactor: Compactor | None = None
+        self.compact_files = compact_files
         if spec is not None:
             sink = make_sink(spec)
             self.loader = Loader(spec, self.log, self.directory / "state.sqlite", sink)
+            if isinstance(sink, FilesSink):
+                self.compactor = Compactor(
+                    sink.directory, self.directory, self._hwm, min_files=compact_files or 2
+                )
         self._task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Event | None = None
         self._load_lock = asyncio.Lock()
         self._last_load = LoadStats()
         from cynosure.collect.routes import build_router
@@ -136,10 +157,21 @@ class Collector:
         flusher and the loader."""
         found, payloads = await asyncio.to_thread(self.log.recover)
         known = await asyncio.to_thread(self.committer.remember, payloads)
+        # Indexes already out of the window go before any id is remembered or accepted: were
+        # one deleted later, its ids would be forgotten even where a new send of them (beyond
+        # the window, so written again) must still count once.
+        await asyncio.to_thread(self.retention.run, None, time.time())
+        indexed = await asyncio.to_thread(
+            self.committer.remember_ids, self.retention.remembered_ids(time.time())
+        )
+        if self.compactor is not None:
+            await asyncio.to_thread(self._compact_recover)
         logger.info(
-            "collector log: %d segments, %d events, %d bytes of torn tail removed",
+            "collector log: %d segments, %d events, %d more ids in the dedup window, "
+            "%d bytes of torn tail removed",
             found.segments,
             known,
+            indexed,
             found.truncated_bytes,
         )
         # Everything alive now (imports, the dedup set's container) lives as long as the
@@ -151,20 +183,27 @@ class Collector:
         # rather than 5 ms (the default) so that a load in progress delays requests less.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.committer.start()
+        if self.compactor is not None:
+            self.compactor.halt.clear()
         if self.loader is not None and self.load_interval > 0:
+            self._stopping = asyncio.Event()
             self._task = asyncio.create_task(self._load_forever(), name="cynosure-collect-load")
 
     async def stop(self) -> None:
-        """Finish pending writes, run the loader once more, close the log."""
+        """Finish pending writes, run the loader and retention once more, close the log."""
         await self.committer.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is not None and self._stopping is not None:
+            # Let a load, retention pass or merge in progress finish: its thread cannot be
+            # cancelled, and a second load beside it could move the mark backwards.
+            self._stopping.set()
+            if self.compactor is not None:
+                self.compactor.halt.set()  # no further merge after the current one
+            await self._task
             self._task = None
         if self.loader is not None:
             with contextlib.suppress(Exception):
                 await self.load()
+                await self.retain()
         self.log.close()
 
     async def load(self) -> LoadStats:
@@ -175,13 +214,69 @@ class Collector:
             self._last_load = await asyncio.to_thread(self.loader.run, self.log.durable)
             return self._last_load
 
+    def _hwm(self) -> Position | None:
+        """The loader's committed high-water mark, read where the loader keeps it."""
+        assert self.loader is not None
+        state = State(self.loader.state_path)
+        try:
+            return self.loader.sink.hwm(state)
+        finally:
+            state.close()
+
+    async def retain(self) -> RetentionStats:
+        """Delete loaded segments and id indexes out of the dedup window (see
+        `retention.py`); the ids of deleted indexes leave the dedup set."""
+        if self.loader is None or self.retention.window is None:
+            return RetentionStats()
+        async with self._load_lock:  # the mark cannot move while segments are judged
+
+            def one_pass() -> RetentionStats:
+                hwm = self._hwm() if self.retention.needs_hwm() else None
+                return self.retention.run(hwm, time.time())
+
+            stats = await asyncio.to_thread(one_pass)
+        await self.committer.forget(stats.forgotten)
+        return stats
+
+    async def compact(self, *, wait: bool = True) -> CompactStats:
+        """Merge the small part files the loader has written (see `compact.py`)."""
+        if self.compactor is None:
+            return CompactStats()
+        return await asyncio.to_thread(self.compactor.run, wait=wait)
+
+    def _compact_recover(self) -> None:
+        assert self.compactor is not None
+        with self.compactor.locked(wait=False) as held:
+            if held:
+                self.compactor.recover()
+
     async def _load_forever(self) -> None:
+        assert self._stopping is not None
         while True:
-            await asyncio.sleep(self.load_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.load_interval)
+            if self._stopping.is_set():
+                return
             try:
                 await self.load()
             except Exception:  # the warehouse is busy or broken: events wait in the log
                 logger.exception("loading collected events failed; retrying")
+                continue
+            try:
+                await self.retain()
+                if self.compactor is not None and self.compactor.interrupted():
+                    # A `cynosure collect --compact` killed mid-merge: until settled, the
+                    # merged file and its inputs would both be read.
+                    await asyncio.to_thread(self._compact_recover)
+                if (
+                    self.compactor is not None
+                    and self.compact_files
+                    and not self._stopping.is_set()
+                    and await asyncio.to_thread(self.compactor.due)
+                ):
+                    await self.compact(wait=False)
+            except Exception:  # disk trouble: retried on the next round, nothing is lost
+                logger.exception("log retention or compaction failed; retrying")
 
     def intake(self) -> IntakeStats:
         """What the collector has received, loaded and quarantined."""
@@ -210,6 +305,8 @@ class Collector:
             last_event_at=c.last_event_at,
             per_minute=[m for m in c.minutes if m[0] > cutoff],
             quarantine_reasons=reasons,
+            dedup_ids=len(c.seen),
+            log_segments=len(self.log.segments()),
         )
 
     def fault(self) -> int | None:

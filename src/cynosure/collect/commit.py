@@ -3,7 +3,9 @@ covers its events, and the fsync of one group overlaps the arrival of the next.
 
 Deduplication happens here too: a messageId already in the log (or waiting to be written) is
 not written again. A request whose events are all duplicates still waits for the next fsync,
-so that its 200 never comes before the first copy is durable.
+so that its 200 never comes before the first copy is durable. The set holds the ids of the
+segments on disk and of the id indexes in the dedup window; retention (`retention.py`)
+removes ids with `forget` once their index is deleted.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import orjson
 
@@ -45,6 +47,19 @@ class Committer:
             self.seen.add(orjson.loads(payload)["messageId"])
             count += 1
         return count
+
+    def remember_ids(self, ids: Iterable[str]) -> int:
+        """Add ids kept in id indexes (their segments are gone); returns how many."""
+        before = len(self.seen)
+        self.seen.update(ids)
+        return len(self.seen) - before
+
+    async def forget(self, ids: Sequence[str], chunk: int = 20_000) -> None:
+        """Drop ids that left the dedup window, a chunk at a time so that requests waiting
+        on the event loop are not held up by one long operation."""
+        for first in range(0, len(ids), chunk):
+            self.seen.difference_update(ids[first : first + chunk])
+            await asyncio.sleep(0)
 
     def start(self) -> None:
         self._wake = asyncio.Event()

@@ -46,3 +46,34 @@ def quarantine_counts(state_dir: Path) -> dict[str, int]:
         return state.quarantine_counts()
     finally:
         state.close()
+
+
+def identity_problems(state_dir: Path) -> list[str]:
+    """What the loader could not apply to identities: merges refused because the id already
+    belongs to someone else, and traits whose value does not fit the entities column."""
+    path = state_dir / "collect" / "state.sqlite"
+    if not path.exists():
+        return []
+    state = State(path)
+    try:
+        db = state.db
+        conflicts = db.execute(
+            "SELECT count(*), min(id), min(kept), min(refused) FROM identity_conflicts"
+        ).fetchone()
+        traits = db.execute(
+            "SELECT count(*), min(trait), min(expected) FROM trait_problems"
+        ).fetchone()
+    finally:
+        state.close()
+    found = []
+    if conflicts[0]:
+        found.append(
+            f"{conflicts[0]} merge(s) refused: the id already belongs to another user "
+            f"(e.g. '{conflicts[1]}' stays with '{conflicts[2]}', not '{conflicts[3]}')"
+        )
+    if traits[0]:
+        found.append(
+            f"{traits[0]} trait value(s) of the wrong type left out of the entities "
+            f"(e.g. '{traits[1]}' should be {traits[2]})"
+        )
+    return found

@@ -9,22 +9,33 @@ Recovery: on opening, every segment is scanned. A record whose header is cut sho
 length is absurd or whose CRC does not match ends the valid part of a segment; in the last
 segment that is a torn write (the process died mid-append) and the tail is truncated away.
 Nothing before it is touched, so every acknowledged (fsynced) record survives.
+
+Id indexes: before a loaded segment is deleted (see `retention.py`), the messageIds it holds
+are kept in `<number>.ids` beside it (written whole, fsynced, renamed), with the time of its
+last record, so that deduplication outlives the segment for the dedup window.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
+import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 HEADER = struct.Struct("<II")
 MAGIC = b"CYNLOG1\n"
 MAX_RECORD = 1 << 20  # far above the 32 KB event limit: a longer length means a torn header
 SUFFIX = ".seg"
+IDS_SUFFIX = ".ids"
+IDS_MAGIC = b"CYNIDS1\n"
+IDS_HEADER = struct.Struct("<dII")  # last record's time (unix s), id count, crc32 of the body
 
 logger = logging.getLogger("cynosure.collect")
 
@@ -59,8 +70,26 @@ class Recovery:
     truncated_bytes: int = 0
 
 
+@dataclass(frozen=True)
+class IdIndex:
+    """The messageIds of one segment and the time of its last record (unix seconds)."""
+
+    segment: int
+    last_write: float
+    ids: list[str]
+
+
 def _segment_name(number: int) -> str:
     return f"{number:010d}{SUFFIX}"
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames and deletions in `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _read_records(data: bytes, start: int) -> Iterator[tuple[int, bytes]]:
@@ -103,6 +132,11 @@ class SegmentLog:
     def path(self, number: int) -> Path:
         return self.directory / _segment_name(number)
 
+    @property
+    def current(self) -> int:
+        """The segment being appended to; every earlier one is sealed and fsynced whole."""
+        return self._current
+
     def recover(self) -> tuple[Recovery, Iterator[bytes]]:
         """Open for appending after scanning every segment; truncate a torn tail.
 
@@ -110,6 +144,8 @@ class SegmentLog:
         the caller to rebuild its indexes; the truncation happens before it is returned).
         """
         self.directory.mkdir(parents=True, exist_ok=True)
+        for stale in self.directory.glob(".ids-*.tmp"):  # an index write cut short
+            stale.unlink(missing_ok=True)
         numbers = self.segments()
         found = Recovery(segments=len(numbers))
         payloads: list[bytes] = []
@@ -166,11 +202,11 @@ class SegmentLog:
         self.durable = Position(number, size)
 
     def _fsync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_directory(self.directory)
+
+    def sync_directory(self) -> None:
+        """Make the index writes and deletions so far durable (one fsync for many)."""
+        fsync_directory(self.directory)
 
     def write_durable(self, data: bytes) -> Position:
         """Append whole records and fsync; returns the new durable end. One writer only."""
@@ -209,15 +245,97 @@ class SegmentLog:
             for after, payload in _read_records(data, 0):
                 yield Position(number, first + after), payload
 
-    def drop_before(self, position: Position) -> int:
-        """Delete whole segments that end before `position` (loaded and out of the dedup
-        window); returns how many."""
-        dropped = 0
-        for number in self.segments():
-            if number < position.segment and number != self._current:
-                self.path(number).unlink(missing_ok=True)
-                dropped += 1
-        return dropped
+    # -- id indexes and deletion (driven by retention.py) ------------------------------------
+
+    def ids_path(self, number: int) -> Path:
+        return self.directory / f"{number:010d}{IDS_SUFFIX}"
+
+    def indexes(self) -> list[int]:
+        """The segment numbers that have an id index, in order."""
+        if not self.directory.exists():
+            return []
+        numbers = []
+        for path in self.directory.iterdir():
+            if path.suffix == IDS_SUFFIX and path.stem.isdigit():
+                numbers.append(int(path.stem))
+        return sorted(numbers)
+
+    def write_index(self, number: int, *, sync: bool = True) -> IdIndex:
+        """Keep the messageIds of sealed segment `number` in its id index (whole, fsynced,
+        renamed into place); returns it. An index already written is read, not rewritten.
+        With `sync` off the rename is durable only after `sync_directory()`."""
+        if number >= self._current:
+            raise ValueError(f"segment {number} is still being written")
+        existing = self.read_index(number)
+        if existing is not None:
+            return existing
+        ids: list[str] = []
+        last_us = 0
+        for _, payload in self.read(Position(number, 0), Position(number + 1, 0)):
+            message = orjson.loads(payload)
+            ids.append(message["messageId"])
+            last_us = max(last_us, int(message.get("receivedAt") or 0))
+        last = last_us / 1e6 if last_us else self.path(number).stat().st_mtime
+        body = zlib.compress(orjson.dumps(ids), 6)
+        data = IDS_MAGIC + IDS_HEADER.pack(last, len(ids), zlib.crc32(body)) + body
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".ids-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.ids_path(number))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if sync:
+            self._fsync_directory()
+        return IdIndex(number, last, ids)
+
+    def index_time(self, number: int) -> float | None:
+        """The time of the last record of segment `number`, from its id index (the header
+        only); None when it has no readable index."""
+        try:
+            with open(self.ids_path(number), "rb") as handle:
+                head = handle.read(len(IDS_MAGIC) + IDS_HEADER.size)
+        except FileNotFoundError:
+            return None
+        if len(head) != len(IDS_MAGIC) + IDS_HEADER.size or not head.startswith(IDS_MAGIC):
+            return None
+        return float(IDS_HEADER.unpack_from(head, len(IDS_MAGIC))[0])
+
+    def read_index(self, number: int) -> IdIndex | None:
+        """The id index of segment `number`; None when there is none or it is damaged (a
+        damaged one is reported: its ids can no longer be deduplicated against)."""
+        try:
+            data = self.ids_path(number).read_bytes()
+        except FileNotFoundError:
+            return None
+        start = len(IDS_MAGIC) + IDS_HEADER.size
+        if data.startswith(IDS_MAGIC) and len(data) >= start:
+            last, count, crc = IDS_HEADER.unpack_from(data, len(IDS_MAGIC))
+            body = data[start:]
+            if zlib.crc32(body) == crc:
+                ids = orjson.loads(zlib.decompress(body))
+                if isinstance(ids, list) and len(ids) == count:
+                    return IdIndex(number, float(last), [str(i) for i in ids])
+        logger.warning("id index %s is damaged: ignored", self.ids_path(number).name)
+        return None
+
+    def delete_segment(self, number: int, *, sync: bool = True) -> None:
+        """Delete a sealed segment. Its records must be loaded and its ids indexed durably:
+        the caller (retention) sees to both."""
+        if number >= self._current:
+            raise ValueError(f"segment {number} is still being written")
+        self.path(number).unlink(missing_ok=True)
+        if sync:
+            self._fsync_directory()
+
+    def delete_index(self, number: int, *, sync: bool = True) -> None:
+        """Delete the id index of a segment: its ids are out of the dedup window."""
+        self.ids_path(number).unlink(missing_ok=True)
+        if sync:
+            self._fsync_directory()
 
     def close(self) -> None:
         if self._handle is not None:

@@ -1,6 +1,7 @@
 """The collector's own small database (SQLite, `<state>/collect/state.sqlite`): the loader's
-high-water mark, the quarantine, identities (anonymousId -> userId), entity traits, and the
-identify/group/alias calls received.
+high-water mark, the quarantine, identities (which id merged into which, see `identity.py`),
+the merges still to apply to loaded events, entity traits (and the entities still to write to
+the project's entities source), and the identify/group/alias calls received.
 
 SQLite locks per transaction, so the server, `cynosure check` and `cynosure collect
 --readmit` can all use it at once. Every write the loader makes is `INSERT OR IGNORE` keyed
@@ -13,6 +14,8 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+from cynosure.collect.identity import IdentityGraph
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS loader (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -23,6 +26,14 @@ CREATE TABLE IF NOT EXISTS identities (
 CREATE TABLE IF NOT EXISTS entities (
     entity TEXT PRIMARY KEY, traits TEXT NOT NULL, first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS merges_pending (id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS identity_conflicts (
+    message_id TEXT PRIMARY KEY, id TEXT NOT NULL, kept TEXT NOT NULL, refused TEXT NOT NULL,
+    at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS entities_pending (entity TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS trait_problems (
+    entity TEXT NOT NULL, trait TEXT NOT NULL, value TEXT, expected TEXT NOT NULL,
+    PRIMARY KEY (entity, trait));
 CREATE TABLE IF NOT EXISTS calls (
     message_id TEXT PRIMARY KEY, type TEXT NOT NULL, user_id TEXT, anonymous_id TEXT,
     target TEXT, at INTEGER NOT NULL);
@@ -43,16 +54,19 @@ class State:
         row = self.db.execute("SELECT value FROM loader WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def resolve(self, anonymous_ids: Iterable[str]) -> dict[str, str]:
-        """The known userId of each anonymousId."""
-        wanted = list(set(anonymous_ids))
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT anonymous_id, user_id FROM identities WHERE anonymous_id IN ({marks})"
-            found.update(self.db.execute(query, chunk).fetchall())
-        return found
+    @property
+    def identities(self) -> IdentityGraph:
+        return IdentityGraph(self.db)
+
+    def resolve(self, ids: Iterable[str]) -> dict[str, str]:
+        """The person (root id) each merged id resolves to; ids never merged are left out."""
+        return self.identities.roots(ids)
+
+    def put(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO loader VALUES (?, ?)", (key, value))
+
+    def drop(self, key: str) -> None:
+        self.db.execute("DELETE FROM loader WHERE key = ?", (key,))
 
     def quarantine_counts(self) -> dict[str, int]:
         rows = self.db.execute(
@@ -61,7 +75,8 @@ class State:
         return {str(reason): int(count) for reason, count in rows}
 
     def count(self, table: str) -> int:
-        if table not in ("quarantine", "identities", "entities", "calls"):
+        known = ("quarantine", "identities", "entities", "calls", "identity_conflicts")
+        if table not in (*known, "merges_pending", "trait_problems"):
             raise ValueError(table)
         return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 

@@ -195,14 +195,26 @@ def _check_event_names(
         if metric.conversion is not None:
             wanted.append((("metrics", name, "conversion", "event"), metric.conversion.event))
     wanted += [(("aha", "exclude", i), value) for i, value in enumerate(spec.model.aha.exclude)]
+    # An event declared in the tracking plan is expected even before it first arrives (a
+    # project fed by the collector starts with no events); any other unseen name is a typo.
+    declared = set(spec.model.tracking_plan.events)
+    wanted = [(path, value) for path, value in wanted if value not in declared]
     if not wanted:
         return []
     seen = seen_event_names(con, source, events, name_column)
     return [
-        spec.problem(path, f"no event is named '{value}' in the data", did_you_mean(value, seen))
+        spec.problem(path, f"no event is named '{value}' in the data", _unseen_hint(value, seen))
         for path, value in wanted
         if value not in seen
     ]
+
+
+def _unseen_hint(value: str, seen: set[str]) -> str:
+    close = did_you_mean(value, seen)
+    if close.startswith("did you mean"):
+        return close
+    expect = f"if it has not arrived yet, declare it under tracking_plan.events.{value}"
+    return f"{close}; {expect}" if close else expect
 
 
 def seen_event_names(con: BaseBackend, source: Source, events: ir.Table, column: str) -> set[str]:
@@ -263,10 +275,12 @@ def _store_names(
             "column": "string",
         }
     )
+    dialect = dialect_of(con)
     if NAMES_CACHE not in con.list_tables():
-        con.create_table(
+        dialect.create_table(
+            con,
             NAMES_CACHE,
-            schema=ibis.schema(
+            ibis.schema(
                 {
                     "unit": "string",
                     "size": "int64",
@@ -276,7 +290,6 @@ def _store_names(
                 }
             ),
         )
-    dialect = dialect_of(con)
     dialect.delete_rows(con, NAMES_CACHE, {"unit": units})
     if len(frame):
         columns = ["unit", "size", "mtime_ns", "name", "column"]

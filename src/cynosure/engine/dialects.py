@@ -16,7 +16,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-from collections.abc import Mapping, Sequence
+import re
+import shutil
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -126,6 +128,10 @@ class Dialect:
     def create_rollup(self, con: BaseBackend, name: str, expr: ir.Table) -> None:
         """Write a rollup (entity x day [x ...]) as a table of the warehouse."""
         con.create_table(name, expr, overwrite=True)
+
+    def create_table(self, con: BaseBackend, name: str, schema: ibis.Schema) -> None:
+        """Create an empty table of Cynosure's own (the refresh state)."""
+        con.create_table(name, schema=schema)
 
     def replace_days(self, con: BaseBackend, name: str, days: list[date]) -> None:
         """Remove the rows of `days` from rollup `name` (they are then inserted again)."""
@@ -272,7 +278,16 @@ class Spark(Dialect):
     def create_rollup(self, con: BaseBackend, name: str, expr: ir.Table) -> None:
         frame = _frame(con, expr).repartition("day")
         _uncache(con, name)
-        frame.write.saveAsTable(name, format="parquet", mode="overwrite", partitionBy="day")
+        _recovering_location(
+            con,
+            name,
+            lambda: frame.write.saveAsTable(
+                name, format="parquet", mode="overwrite", partitionBy="day"
+            ),
+        )
+
+    def create_table(self, con: BaseBackend, name: str, schema: ibis.Schema) -> None:
+        _recovering_location(con, name, lambda: con.create_table(name, schema=schema))
 
     def replace_days(self, con: BaseBackend, name: str, days: list[date]) -> None:
         if not days:
@@ -361,6 +376,35 @@ def _uncache(con: BaseBackend, name: str) -> None:
     session = _session(con)
     if session.catalog.tableExists(name) and session.catalog.isCached(name):
         session.catalog.uncacheTable(name)
+
+
+_LEFTOVER = re.compile(r"LOCATION_ALREADY_EXISTS.*?location '([^']+)'", re.S)
+
+
+def _recovering_location(con: BaseBackend, name: str, create: Callable[[], object]) -> None:
+    """Run `create` (which makes the managed table `name`); if a directory left behind by an
+    earlier table of that name is in the way (its catalog entry gone: a deleted metastore, a
+    crash), remove it and create again. Only a directory of this machine is removed (a local
+    session's): on a cluster's file system, or behind Spark Connect, the error says which
+    location to delete."""
+    try:
+        create()
+        return
+    except Exception as exc:
+        found = _LEFTOVER.search(str(exc))
+        if found is None:
+            raise
+        location = found.group(1)
+    session = _session(con)
+    remote = type(session).__module__.startswith("pyspark.sql.connect")  # the server's files
+    if remote or not location.startswith("file:") or session.catalog.tableExists(name):
+        raise EngineError(
+            "Spark",
+            f"create the table {name}: its location {location} is left over from an earlier one",
+            f"delete {location} (nothing in the catalog uses it) and run again",
+        )
+    shutil.rmtree(unquote(urlparse(location).path), ignore_errors=True)
+    create()
 
 
 def _frame(con: BaseBackend, expr: ir.Table) -> Any:

@@ -4,12 +4,14 @@ Every metric is computed from this table, never from raw events. One row per ent
 day holds one column per measure of the plan (`m0` counts every event). Change detection works
 per *unit* of the source (a file, or the whole table) and per UTC hour: a unit whose size and
 modification time are unchanged is not read at all; for a changed unit the events per hour are
-counted (a cheap scan of one column, no time-zone work) and compared with what was rolled up,
-and only the local days overlapping an hour whose count differs are recomputed, from every
-unit. Late events (for a day already rolled up) therefore land in the right day, and appending
-a day of events touches one day of the rollup. Each hour also carries a checksum of the
-columns the rollup reads, so a corrected value (a renamed event, a changed amount) is found
-even when the count stays the same; `refresh(full=True)` rebuilds everything regardless.
+counted (a cheap scan of one column, no time-zone work) and compared, hour by hour, with what
+the changed and removed units held when rolled up (so rows that only moved between files, as
+in a compaction, change nothing), and only the local days overlapping an hour whose count
+differs are recomputed, from every unit. Late events (for a day already rolled up) therefore
+land in the right day, and appending a day of events touches one day of the rollup. Each
+hour also carries a checksum of the columns the rollup reads (the segment columns included),
+so a corrected value (a renamed event, a changed amount) is found even when the count stays
+the same; `refresh(full=True)` rebuilds everything regardless.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ class Rollup:
 
     def _row_checksum(self, events: ir.Table) -> ir.IntegerValue:
         """A hash of every column the rollup depends on: a corrected value changes the sum."""
-        used = {self.events.entity, self.events.time, self.events.name}
+        used = {self.events.entity, self.events.time, self.events.name, *self.by}
         for measure in self.plan.measures:
             for parsed in (measure.where, measure.value):
                 if parsed is not None:
@@ -210,43 +212,52 @@ class Rollup:
 
         `hours` lists (unit, UTC hour) for every unit as it is now, so a day is read only
         from the files that have events around it: a new day in a new file reads that file.
+        Every run of consecutive days is read in one query and written in one insert (on
+        Spark each is a job of its own: scattered late events must not cost one each).
         """
+        windows = []
         for run in _runs(days):
             # A UTC window one day wider on each side holds every event of these local days.
             low = datetime.combine(run[0] - timedelta(days=1), time.min, tzinfo=UTC)
             high = datetime.combine(run[-1] + timedelta(days=2), time.min, tzinfo=UTC)
-            span = (int(low.timestamp()) * 1_000_000, int(high.timestamp()) * 1_000_000)
-            self._delete_days(run)
-            if self.source.is_table:
-                files = None
-            else:
-                inside = hours[
-                    (hours.hour * US_PER_HOUR >= span[0] - US_PER_HOUR)
-                    & (hours.hour * US_PER_HOUR < span[1])
-                ]
-                files = sorted(set(inside.unit.astype(str)))
-                if not files:
-                    continue  # every event of these days is gone: deleting was the update
-            events = self._events(files)
-            fresh = self.rollup_expr(self.within(events, low, high), span)
-            fresh = fresh.filter(fresh.day.isin([ibis.date(d) for d in run]))
-            self.dialect.insert(self.con, self.name, fresh)
+            windows.append((low, high))
+        self._delete_days(days)
+        files = None
+        if not self.source.is_table:
+            inside = pd.Series(False, index=hours.index)
+            for low, high in windows:
+                first, last = _epoch_us(low), _epoch_us(high)
+                start = hours.hour * US_PER_HOUR
+                inside |= (start >= first - US_PER_HOUR) & (start < last)
+            files = sorted(set(hours[inside].unit.astype(str)))
+            if not files:
+                return  # every event of these days is gone: deleting was the update
+        events = self._events(files)
+        span = (_epoch_us(windows[0][0]), _epoch_us(windows[-1][1]))
+        fresh = self.rollup_expr(self.within(events, windows), span)
+        fresh = fresh.filter(fresh.day.isin([ibis.date(d) for d in days]))
+        self.dialect.insert(self.con, self.name, fresh)
 
-    def within(self, events: ir.Table, low: datetime, high: datetime) -> ir.Table:
-        """Events between `low` and `high`, compared on the raw column where possible, so
-        that the reader skips row groups outside the window."""
+    def within(self, events: ir.Table, windows: list[tuple[datetime, datetime]]) -> ir.Table:
+        """Events inside any of the `windows` (from, to), compared on the raw column where
+        possible, so that the reader skips row groups outside them."""
         column = events[self.events.time]
-        if column.type().is_timestamp():
-            zone = column.type().timezone
-            bounds = [
-                pd.Timestamp(b) if zone else pd.Timestamp(b).tz_localize(None) for b in (low, high)
-            ]
-            return events.filter(
-                (column >= ibis.literal(bounds[0], column.type()))
-                & (column < ibis.literal(bounds[1], column.type()))
-            )
-        moment = as_timestamp(column)
-        return events.filter((moment >= low) & (moment < high))
+        conditions = []
+        for low, high in windows:
+            if column.type().is_timestamp():
+                zone = column.type().timezone
+                bounds = [
+                    pd.Timestamp(b) if zone else pd.Timestamp(b).tz_localize(None)
+                    for b in (low, high)
+                ]
+                conditions.append(
+                    (column >= ibis.literal(bounds[0], column.type()))
+                    & (column < ibis.literal(bounds[1], column.type()))
+                )
+            else:
+                moment = as_timestamp(column)
+                conditions.append((moment >= low) & (moment < high))
+        return events.filter(ibis.or_(*conditions))
 
     def _delete_days(self, days: list[date]) -> None:
         self.dialect.replace_days(self.con, self.name, days)
@@ -265,7 +276,7 @@ class Rollup:
             schema = ibis.schema(
                 {"rollup": "string", "unit": "string", "size": "int64", "mtime_ns": "int64"}
             )
-            self.con.create_table(UNITS, schema=schema)
+            self.dialect.create_table(self.con, UNITS, schema)
         if UNIT_HOURS not in tables:
             schema = ibis.schema(
                 {
@@ -276,7 +287,7 @@ class Rollup:
                     "checksum": "int64",
                 }
             )
-            self.con.create_table(UNIT_HOURS, schema=schema)
+            self.dialect.create_table(self.con, UNIT_HOURS, schema)
 
     def _load_state(self) -> tuple[dict[str, tuple[int, int]], pd.DataFrame]:
         units = self.con.table(UNITS)
@@ -334,6 +345,10 @@ def _runs(days: list[date]) -> list[list[date]]:
     return runs
 
 
+def _epoch_us(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000
+
+
 def _span(counts: pd.DataFrame) -> tuple[int, int]:
     """The first and last epoch microsecond that the hour counts cover."""
     hours = counts.hour.dropna()
@@ -344,20 +359,25 @@ def _span(counts: pd.DataFrame) -> tuple[int, int]:
 
 def _differing_hours(before: pd.DataFrame, after: pd.DataFrame) -> list[int]:
     """UTC hours (since the epoch) whose events differ (in count or checksum) between two
-    (unit, hour, n, checksum) tables."""
+    (unit, hour, n, checksum) tables of the same units, before and after.
 
-    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    Each hour is summed over the units first (the checksum is a sum of row hashes): rows that
+    only moved between files, as when part files are compacted into one, change nothing.
+    """
+
+    def by_hour(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame[frame.hour.notna()]
-        index = pd.MultiIndex.from_arrays([frame.unit.astype(str), frame.hour.astype("int64")])
-        values = frame[["n", "checksum"]].fillna(0).astype("int64").to_numpy()
-        return pd.DataFrame(values, index=index, columns=["n", "checksum"])
+        values = frame[["n", "checksum"]].fillna(0).astype("int64")
+        return values.groupby(frame.hour.astype("int64").to_numpy()).sum()
 
-    joined = pd.concat([keyed(before).add_suffix("_old"), keyed(after).add_suffix("_new")], axis=1)
+    joined = pd.concat(
+        [by_hour(before).add_suffix("_old"), by_hour(after).add_suffix("_new")], axis=1
+    )
     joined = joined.fillna(-1)
     differing = joined[
         (joined.n_old != joined.n_new) | (joined.checksum_old != joined.checksum_new)
     ]
-    return sorted({int(hour) for _, hour in differing.index})
+    return sorted(int(hour) for hour in differing.index)
 
 
 def _local_days(hours: list[int], timezone: str) -> list[date]:

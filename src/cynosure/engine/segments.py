@@ -150,7 +150,7 @@ def segment_leaves(
     high = datetime.combine(max(e for _, e in days) + timedelta(days=1), time.min, tzinfo=UTC)
     span = (int(low.timestamp()) * 1_000_000, int(high.timestamp()) * 1_000_000)
     events = rollup.source.open(con)
-    r = rollup.rollup_expr(rollup.within(events, low, high), span)
+    r = rollup.rollup_expr(rollup.within(events, [(low, high)]), span)
     r = r.filter(ibis.or_(*[(r.day >= s) & (r.day < e) for s, e in days]))
     r = r.mutate(
         period=period_start_expr(r.day, grain, week_start),

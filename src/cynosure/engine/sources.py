@@ -10,6 +10,7 @@ from typing import Any
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from cynosure.engine.connection import data_database
 from cynosure.engine.dialects import dialect_of
 from cynosure.errors import DataError, EngineError
 
@@ -41,6 +42,7 @@ class Source:
     pattern: str = ""
     format: str = ""
     table_name: str = ""
+    database: str | None = None  # where the table lives, if not the current database
 
     @property
     def is_table(self) -> bool:
@@ -90,6 +92,8 @@ class Source:
         """An Ibis table over the whole source, or over `files` only; with `file_column`, a
         column FILE_COLUMN names each event's file (as listed by `files()`)."""
         if self.is_table:
+            if self.database:
+                return con.table(self.table_name, database=self.database)
             return con.table(self.table_name)
         paths = list(files if files is not None else self.files())
         dialect = dialect_of(con)
@@ -103,6 +107,15 @@ class Source:
             raise DataError(f"cannot read {self.text}: {exc}") from None
 
 
+def _tables(con: BaseBackend, database: str | None) -> list[str]:
+    if database is None:
+        return list(con.list_tables())
+    try:
+        return list(con.list_tables(database=database))
+    except Exception:  # no such database: no such table
+        return []
+
+
 def looks_like_path(text: str) -> bool:
     return any(ch in text for ch in "/*?\\") or Path(text).suffix.lower() in FILE_FORMATS
 
@@ -110,7 +123,9 @@ def looks_like_path(text: str) -> bool:
 def resolve(text: str, base_dir: Path, con: BaseBackend | None = None) -> Source:
     """Resolve a `source:` value relative to the project directory."""
     if not looks_like_path(text):
-        if con is not None and text not in con.list_tables():
+        database, _, table = text.rpartition(".")
+        where = database or (data_database(con) if con is not None else None)
+        if con is not None and table not in _tables(con, where):
             files = sorted(p.name for p in base_dir.glob(f"{text}.*") if p.suffix in FILE_FORMATS)
             hint = (
                 f"did you mean the file '{files[0]}'?"
@@ -118,7 +133,7 @@ def resolve(text: str, base_dir: Path, con: BaseBackend | None = None) -> Source
                 else "give a file path or glob (data/events/*.parquet) or a table name"
             )
             raise DataError(f"the warehouse has no table '{text}'", hint)
-        return Source(text, table_name=text)
+        return Source(text, table_name=table, database=where)
     pattern = text if Path(text).is_absolute() else str(base_dir / text)
     source = Source(text, pattern)
     first = source.files()[0]  # raises a DataError when nothing matches
