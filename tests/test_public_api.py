@@ -15,6 +15,7 @@ def test_exported_names_are_pinned() -> None:
         "LeadLagResult",
         "Localization",
         "MetricsResult",
+        "NoEventsError",
         "PeriodError",
         "Problem",
         "Project",
@@ -35,6 +36,7 @@ def test_errors_are_also_builtin_errors() -> None:
     assert issubclass(cynosure.ProjectError, ValueError)
     assert issubclass(cynosure.DataError, ValueError)
     assert issubclass(cynosure.PeriodError, ValueError)
+    assert issubclass(cynosure.NoEventsError, cynosure.PeriodError)
     assert issubclass(cynosure.UnknownMetricError, KeyError)
     for error in (cynosure.ProjectError, cynosure.DataError, cynosure.UnknownMetricError):
         assert issubclass(error, cynosure.CynosureError)

@@ -19,6 +19,7 @@ from cynosure.api import Project
 from cynosure.errors import (
     CynosureError,
     DataError,
+    NoEventsError,
     PeriodError,
     Problem,
     ProjectError,
@@ -38,6 +39,7 @@ __all__ = [
     "LeadLagResult",
     "Localization",
     "MetricsResult",
+    "NoEventsError",
     "PeriodError",
     "Problem",
     "Project",

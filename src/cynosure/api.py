@@ -54,9 +54,9 @@ from cynosure.engine.rollup import Progress, Rollup
 from cynosure.engine.segment_series import SegmentSeries
 from cynosure.engine.sources import Source
 from cynosure.errors import (
-    NO_EVENTS,
     CynosureError,
     DataError,
+    NoEventsError,
     PeriodError,
     ProjectError,
     UnknownMetricError,
@@ -457,7 +457,7 @@ class Project:
         if not segment:
             frame, first, last = self._computed(grain, None)
             if frame.empty:
-                raise PeriodError(NO_EVENTS)
+                raise NoEventsError()
         else:
             key = (grain, tuple(sorted(segment.items())))
             if key not in self._segment_frames:

@@ -71,6 +71,13 @@ class PeriodError(CynosureError, ValueError):
     """A period string that cannot be parsed or lies outside the data."""
 
 
+class NoEventsError(PeriodError):
+    """The project has no event data yet (a new project, before its first event)."""
+
+    def __init__(self, message: str = NO_EVENTS):
+        super().__init__(message)
+
+
 class CollectError(CynosureError, ValueError):
     """A request the collector refuses; carries the HTTP status, an error code and whether
     retrying the same request can succeed."""

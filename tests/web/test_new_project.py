@@ -66,10 +66,11 @@ def test_serve_opens_a_project_with_no_events_and_fills_as_they_arrive(tmp_path:
     try:
         _wait_until_up(api, server)
         tree = api.get("/api/tree")
-        assert tree.status_code == 400
+        assert tree.status_code == 409 and tree.json()["error"]["type"] == "no_events"
         assert "no event data yet" in tree.json()["error"]["message"]
-        home = api.get("/")
-        assert "no event data yet" in home.text and "/v1/batch" in home.text
+        home = api.get("/")  # not an error page: how to send the first events
+        assert home.status_code == 200 and "No events yet" in home.text
+        assert f"{url}/v1/batch" in home.text and "cynosure keys create" in home.text
         health = api.get("/api/health").json()["check"]
         assert health["ok"] is False and "no events yet" in health["source"][0]["message"]
 

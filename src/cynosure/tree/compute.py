@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cynosure.engine.compute import period_is_complete
 from cynosure.engine.periods import Grain, label, parse_period, period_start
-from cynosure.errors import NO_EVENTS, PeriodError, Problem
+from cynosure.errors import NoEventsError, PeriodError, Problem
 from cynosure.project.load import Spec
 from cynosure.results import Result, clean, fmt, pct
 from cynosure.tree.breakdown import breakdown
@@ -125,7 +125,7 @@ def choose_periods(
     weekday matches; 12 months earlier for months)."""
     periods = list(frame.index)
     if not periods:
-        raise PeriodError(NO_EVENTS)
+        raise NoEventsError()
     current = pick_period(
         period, grain, week_start, periods, default=last_complete(periods, grain, first, last)
     )

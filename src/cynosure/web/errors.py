@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from cynosure.errors import (
     CynosureError,
+    NoEventsError,
     PeriodError,
     ProjectError,
     UnknownMetricError,
@@ -53,6 +54,7 @@ MAPPING: list[tuple[type[BaseException], int, str]] = [
     (NotAvailable, 501, "not_available"),
     (UnknownMetricError, 404, "unknown_metric"),
     (UnknownUserError, 404, "unknown_user"),
+    (NoEventsError, 409, "no_events"),
     (PeriodError, 400, "bad_period"),
     (UserError, 400, "bad_user"),
     (ProjectError, 400, "bad_project"),
@@ -87,7 +89,8 @@ def classify(exc: BaseException) -> tuple[int, str, str]:
 
 
 def install(app: FastAPI, render_error: Any) -> None:
-    """Register the handlers; `render_error(request, status, message)` draws the HTML page."""
+    """Register the handlers; `render_error(request, status, message, kind="")` draws the HTML
+    page."""
 
     async def on_error(request: Request, exc: Exception) -> Response:
         status, kind, message = classify(exc)
@@ -96,7 +99,7 @@ def install(app: FastAPI, render_error: Any) -> None:
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         if wants_json(request):
             return JSONResponse(error_body(status, kind, message), status_code=status)
-        return render_error(request, status, message)
+        return render_error(request, status, message, kind)
 
     async def on_http(request: Request, exc: HTTPException) -> Response:
         if collector_path(request):

@@ -40,7 +40,16 @@ def render(
     return HTMLResponse(page, status_code=code)
 
 
-def render_error(request: Request, status: int, message: str) -> HTMLResponse:
+def render_error(request: Request, status: int, message: str, kind: str = "") -> HTMLResponse:
+    if kind == "no_events":  # a new project: how to send its first events, not an error
+        return render(
+            request,
+            "waiting.html",
+            None,
+            title="No events yet",
+            server=str(request.base_url).rstrip("/"),
+            project_file=state(request).analyses.project.spec.file,
+        )
     return render(
         request, "error.html", None, code=status, title="Error", status=status, message=message
     )
