@@ -19,7 +19,8 @@ machine, so it competes with the server for CPU. Four runs, one after another:
 * durable again, to see drift from other load on the machine (and the loader's backlog).
 
 Prints the machine, load average during each run, events/s, p50/p99 latency (wrk's, of
-every response) and checks that the log holds every acknowledged event exactly once.
+every response) and checks that the log (its segments, and the id indexes of segments already
+loaded and deleted) holds every acknowledged event exactly once.
 """
 
 from __future__ import annotations
@@ -192,7 +193,8 @@ def start_server(project: Path, port: int, load_interval: float) -> subprocess.P
 
 
 def count_log(state_dir: Path) -> tuple[int, int]:
-    """(records, distinct messageIds) in the log after the server stopped."""
+    """(records, distinct messageIds) in the log after the server stopped: the segments on
+    disk, plus the id indexes of the segments retention deleted once they were loaded."""
     import orjson
 
     from cynosure.collect.log import SegmentLog
@@ -200,6 +202,11 @@ def count_log(state_dir: Path) -> tuple[int, int]:
     log = SegmentLog(state_dir / "collect" / "log")
     _, payloads = log.recover()
     ids = [orjson.loads(p)["messageId"] for p in payloads]
+    on_disk = set(log.segments())
+    for number in log.indexes():
+        index = log.read_index(number)
+        if number not in on_disk and index is not None:
+            ids += index.ids
     log.close()
     return len(ids), len(set(ids))
 
