@@ -239,7 +239,8 @@ class TableEntities(EntitiesTarget):
             if isinstance(self.sink, DuckTableSink):
                 found = con.execute(f"SELECT * FROM {quote(self.table)} LIMIT 0")
                 return found.to_arrow_table().schema.remove_metadata()
-            return con.get_schema(self.table).to_pyarrow()
+            database, _, name = self.table.rpartition(".")  # schema.table is fine too
+            return con.get_schema(name, database=database or None).to_pyarrow()
         finally:
             self.sink.close(con)
 
