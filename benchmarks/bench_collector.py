@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -173,25 +172,6 @@ def run_wrk(
     return result
 
 
-def start_server(project: Path, port: int, load_interval: float) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "cynosure", "collect", "-p", str(project)]
-    command += ["--port", str(port), "--load-interval", str(load_interval)]
-    # stderr to a file, not a pipe nobody reads (a full pipe would block the server).
-    errors = project.parent / "server.log"
-    with open(errors, "wb") as sink:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=sink)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return process
-        except httpx.HTTPError:
-            if process.poll() is not None:
-                raise RuntimeError(errors.read_text()) from None
-            time.sleep(0.1)
-    raise RuntimeError("the collector did not start")
-
-
 def count_log(state_dir: Path) -> tuple[int, int]:
     """(records, distinct messageIds) in the log after the server stopped: the segments on
     disk, plus the id indexes of the segments retention deleted once they were loaded."""
@@ -226,7 +206,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("needs wrk: apt-get install wrk")
-    from collect.conftest import free_port, make_project
+    from collect.conftest import free_port, make_project, start_subprocess
     from cynosure.collect import key_store
 
     root = Path(tempfile.mkdtemp(prefix="bench-collector-"))
@@ -245,7 +225,7 @@ def main() -> None:
         f"{args.seconds:.0f} s per run, 100 events (~26 KB JSON) per batch, loader every "
         f"{args.load_interval:g} s"
     )
-    server = start_server(project, port, args.load_interval)
+    server = start_subprocess(project, port, options=("--load-interval", str(args.load_interval)))
     runs: list[tuple[str, dict[str, Any]]] = []
     try:
         options = {

@@ -182,7 +182,7 @@ class Project:
         """The metrics over time (all, or `names`), optionally between `start` and `end`."""
         checked = check_grain(grain)
         for name in names or []:
-            self._need(name)
+            self.need_metric(name)
         frame, first, last = self._computed(checked, progress)
         low = self._bound(start, checked, end=False)
         high = self._bound(end, checked, end=True)
@@ -253,7 +253,7 @@ class Project:
         name = metric or self.north_star
         if name is None:
             raise UnknownMetricError("name the metric to explain: the project has no north_star")
-        self._need(name)
+        self.need_metric(name)
         chosen: Grain = check_grain(grain) if grain else "week"
         if period is not None:
             chosen, _ = parse_period(period, self.spec.model.week_start)
@@ -308,7 +308,7 @@ class Project:
         name = metric or self.north_star
         if name is None:
             raise UnknownMetricError("name the metric to measure: the project has no north_star")
-        self._need(name)
+        self.need_metric(name)
         check_metrics(control_metrics or [], self.metric_names)
         checked = check_grain(grain)
         check_prior(prior)
@@ -433,7 +433,7 @@ class Project:
         name = metric or self.north_star
         if name is None:
             raise UnknownMetricError("name the metric: the project has no north_star")
-        self._need(name)
+        self.need_metric(name)
         declared = [t for t in self.spec.model.targets if t.metric == name]
         chosen = check_grain(grain or next((t.grain for t in declared if t.grain), "week"))
         frame = self.complete_series(chosen)
@@ -665,13 +665,14 @@ class Project:
             check fails.
         """
         from cynosure.analysis.check import run_check
-        from cynosure.collect.facts import file_types, identity_problems, quarantine_counts
+        from cynosure.collect.facts import collector_facts, file_types
         from cynosure.collect.plan import metric_events
         from cynosure.engine.dialects import dialect_of
         from cynosure.engine.localtime import as_timestamp, local_day
 
         events = self.spec.model.events
         zone, dialect = self.spec.model.timezone, dialect_of(self.con)
+        quarantine, identity = collector_facts(self.state_dir)
         return run_check(
             self.name,
             self.events_source.open(self.con),
@@ -682,8 +683,8 @@ class Project:
             labels={n: self.label(n) for n in self.metric_names},
             types_by_file=file_types(self.events_source),
             typed_columns=[*events.dimensions, *events.properties],
-            quarantine=quarantine_counts(self.state_dir),
-            identity=identity_problems(self.state_dir),
+            quarantine=quarantine,
+            identity=identity,
             window=days,
             day_of=lambda column: local_day(as_timestamp(column), zone, dialect),
             progress=progress,
@@ -720,7 +721,8 @@ class Project:
         model = self.spec.model
         return start_days(self.con, rollup, model.entities, self.entities_source, model.timezone)
 
-    def _need(self, name: str) -> None:
+    def need_metric(self, name: str) -> None:
+        """Raise UnknownMetricError, with a suggestion, when the project has no metric `name`."""
         if name not in self.spec.model.metrics:
             hint = did_you_mean(name, self.metric_names)
             raise UnknownMetricError(f"no metric is named '{name}'" + (f"; {hint}" if hint else ""))

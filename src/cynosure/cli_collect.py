@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cynosure.cli_support import (
+    HostOption,
     JsonOption,
     ProjectOption,
     emit,
@@ -75,7 +76,7 @@ def keys_revoke(
 
 def collect(
     project: ProjectOption = Path("cynosure.yml"),
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: HostOption = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     load_interval: Annotated[
         float, typer.Option(help="Seconds between loads into the warehouse.")
@@ -116,11 +117,13 @@ def collect(
     ] = False,
 ) -> None:
     """Run the event collector alone (Segment HTTP Tracking API on /v1)."""
-    from cynosure.collect.collector import state_dir_for
+    from cynosure.collect.collector import collect_dir, state_dir_for
     from cynosure.collect.compact import compactor_for
+    from cynosure.collect.facts import quarantine_counts
     from cynosure.collect.loader import Loader, make_sink
     from cynosure.collect.log import SegmentLog
     from cynosure.collect.retention import parse_window
+    from cynosure.collect.state import state_path
     from cynosure.project.load import read_spec
 
     if readmit and compact:
@@ -129,13 +132,13 @@ def collect(
         window = parse_window(dedup_window)
         spec = read_spec(project)
         state_dir = state_dir_for(spec.file)
-        directory = state_dir / "collect"
+        directory = collect_dir(state_dir)
         if readmit:
             loader = Loader(
-                spec, SegmentLog(directory / "log"), directory / "state.sqlite", make_sink(spec)
+                spec, SegmentLog(directory / "log"), state_path(directory), make_sink(spec)
             )
             stats = loader.readmit()
-            left = loader_quarantine_left(directory)
+            left = sum(quarantine_counts(state_dir).values())
             err.print(
                 f"Re-admitted {stats.readmitted:,} events; {left:,} stay in quarantine.",
                 highlight=False,
@@ -167,16 +170,6 @@ def collect(
         err.print("No write keys yet: create one with `cynosure keys create NAME`.")
     err.print(f"Collecting on http://{host}:{port}/v1 (state in {state_dir}).")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-
-
-def loader_quarantine_left(directory: Path) -> int:
-    from cynosure.collect.state import State
-
-    state = State(directory / "state.sqlite")
-    try:
-        return state.count("quarantine")
-    finally:
-        state.close()
 
 
 def check(

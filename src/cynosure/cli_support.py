@@ -28,6 +28,7 @@ err = Console(stderr=True)
 ProjectOption = Annotated[
     Path, typer.Option("--project", "-p", help="The project file (or its directory).")
 ]
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
 BASELINE_WORDS = ("previous", "last-year")
 GrainOption = Annotated[str, typer.Option("--grain", help="day, week or month.")]

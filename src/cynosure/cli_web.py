@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cynosure.cli_support import (
+    HostOption,
     ProjectOption,
     err,
     guarded,
@@ -23,13 +24,14 @@ users_app = typer.Typer(help="Dashboard users: who may sign in, and as what.", n
 
 def _state_dir(project: Path) -> Path:
     """`.cynosure/` beside the project file, found without loading the data."""
-    file, _ = read_text(project)
-    return Path(file).resolve().parent / ".cynosure"
+    from cynosure.collect.collector import state_dir_for
+
+    return state_dir_for(read_text(project)[0])
 
 
 def serve(
     project: ProjectOption = Path("cynosure.yml"),
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: HostOption = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     refresh_every: Annotated[
         float, typer.Option(help="Seconds between reads of new events (0: never).")

@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict
 
 from cynosure.collect.commit import Committer
 from cynosure.collect.compact import MIN_FILES, Compactor, CompactStats
+from cynosure.collect.facts import quarantine_counts
 from cynosure.collect.keys import KeyStore
 from cynosure.collect.loader import FilesSink, Loader, LoadStats, make_sink
 from cynosure.collect.log import Position, SegmentLog
 from cynosure.collect.retention import DEFAULT_WINDOW_S, Retention, RetentionStats
-from cynosure.collect.state import State
+from cynosure.collect.state import State, state_path
 from cynosure.project.load import Spec, read_spec
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ class Collector:
         self.compact_files = compact_files
         if spec is not None:
             sink = make_sink(spec)
-            self.loader = Loader(spec, self.log, self.directory / "state.sqlite", sink)
+            self.loader = Loader(spec, self.log, state_path(self.directory), sink)
             if isinstance(sink, FilesSink):
                 self.compactor = Compactor(
                     sink.directory, self.directory, self._hwm, min_files=compact_files or 2
@@ -280,16 +281,8 @@ class Collector:
 
     def intake(self) -> IntakeStats:
         """What the collector has received, loaded and quarantined."""
-        reasons: dict[str, int] = {}
-        quarantined = 0
-        state_file = self.directory / "state.sqlite"
-        if state_file.exists():
-            state = State(state_file)
-            try:
-                reasons = state.quarantine_counts()
-                quarantined = sum(reasons.values())
-            finally:
-                state.close()
+        reasons = quarantine_counts(self.state_dir)
+        quarantined = sum(reasons.values())
         loaded = self.loader.loaded if self.loader else 0
         calls = self.loader.calls if self.loader else 0
         c = self.committer

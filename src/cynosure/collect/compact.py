@@ -50,7 +50,7 @@ import pyarrow.parquet as pq
 
 from cynosure.collect.loader import FilesSink, make_sink
 from cynosure.collect.log import Position, fsync_directory
-from cynosure.collect.state import State
+from cynosure.collect.state import State, state_path
 from cynosure.errors import OptionError
 from cynosure.project.load import Spec
 
@@ -355,10 +355,9 @@ def compactor_for(spec: Spec, collect_dir: Path, **options: int) -> Compactor:
             f"events.source '{spec.model.events.source}' is a table: the collector inserts rows "
             "there and writes no part files, so there is nothing to compact"
         )
-    state_path = collect_dir / "state.sqlite"
 
     def hwm() -> Position | None:
-        state = State(state_path)
+        state = State(state_path(collect_dir))
         try:
             return sink.hwm(state)
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cynosure.collect.state import State
+from cynosure.collect.state import State, state_path
 from cynosure.engine.sources import Source
 
 
@@ -38,24 +38,20 @@ def _family(kind: str) -> str:
 
 def quarantine_counts(state_dir: Path) -> dict[str, int]:
     """Quarantined collected events by reason (empty when nothing was collected)."""
-    path = state_dir / "collect" / "state.sqlite"
-    if not path.exists():
-        return {}
-    state = State(path)
-    try:
-        return state.quarantine_counts()
-    finally:
-        state.close()
+    return collector_facts(state_dir)[0]
 
 
-def identity_problems(state_dir: Path) -> list[str]:
-    """What the loader could not apply to identities: merges refused because the id already
-    belongs to someone else, and traits whose value does not fit the entities column."""
-    path = state_dir / "collect" / "state.sqlite"
+def collector_facts(state_dir: Path) -> tuple[dict[str, int], list[str]]:
+    """What `cynosure check` reports from the collector's state, read in one visit:
+    quarantined events by reason, and what the loader could not apply to identities (merges
+    refused because the id already belongs to someone else, and traits whose value does not
+    fit the entities column). Empty when nothing was collected."""
+    path = state_path(state_dir / "collect")
     if not path.exists():
-        return []
+        return {}, []
     state = State(path)
     try:
+        reasons = state.quarantine_counts()
         db = state.db
         conflicts = db.execute(
             "SELECT count(*), min(id), min(kept), min(refused) FROM identity_conflicts"
@@ -76,4 +72,4 @@ def identity_problems(state_dir: Path) -> list[str]:
             f"{traits[0]} trait value(s) of the wrong type left out of the entities "
             f"(e.g. '{traits[1]}' should be {traits[2]})"
         )
-    return found
+    return reasons, found

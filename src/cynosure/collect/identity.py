@@ -106,6 +106,3 @@ class IdentityGraph:
 
     def applied(self, ids: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM merges_pending WHERE id = ?", [(i,) for i in ids])
-
-    def conflicts(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM identity_conflicts").fetchone()[0])

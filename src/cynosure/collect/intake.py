@@ -29,7 +29,6 @@ MAX_ID_CHARS = 256
 TYPES = ("track", "identify", "page", "screen", "group", "alias")
 OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 STRING_FIELDS = ("event", "name", "category", "groupId", "previousId")
-TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt")
 
 
 def decode_body(raw: bytes, encoding: str | None) -> bytes:

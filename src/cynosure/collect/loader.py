@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from cynosure.collect.entities import EntitiesTarget, make_entities_target
 from cynosure.collect.log import MAGIC, Position, SegmentLog
-from cynosure.collect.mapping import EVENT_TYPES, Mapper
+from cynosure.collect.mapping import EVENT_TYPES, Mapper, event_name
 from cynosure.collect.plan import tracking_rules
 from cynosure.collect.sinks import FilesSink, SimulatedCrash, Sink, events_directory, write_parquet
 from cynosure.collect.state import State
@@ -124,8 +124,9 @@ class Loader:
         stats = LoadStats()
         state = State(self.state_path)
         try:
+            # Read once: each load below moves the mark to where it ended.
+            start = self.sink.hwm(state) or Position(self.log.segments()[0], len(MAGIC))
             while True:
-                start = self.sink.hwm(state) or Position(self.log.segments()[0], len(MAGIC))
                 # Payloads (bytes) only: no per-record objects for the garbage collector to
                 # walk while a large load is in memory (a full collection holds the GIL).
                 payloads: list[bytes] = []
@@ -140,6 +141,7 @@ class Loader:
                         self._write(state, self.mapper.table([]), start, start, stats)
                     break
                 self._load(payloads, start, last, state, stats)
+                start = last
                 if last >= end:
                     break
         finally:
@@ -194,25 +196,29 @@ class Loader:
             if kind not in EVENT_TYPES:
                 continue
             values = self.mapper.values(m)
-            name = m.get("event") if kind == "track" else (m.get("name") or kind)
+            name = event_name(m)
             problems = self.mapper.rules.violations(str(name), values)
             if problems:
                 quarantine.append((m["messageId"], name, problems[0], orjson.dumps(m), time.time()))
                 continue
-            rows.append(self.mapper.row(m, m.get("userId") or m["anonymousId"], values))
+            rows.append(self.mapper.row(m, name, m.get("userId") or m["anonymousId"], values))
         stats.conflicts += self.commit_state(
             state, calls, merges, traits, identified, quarantine, None
         )
         self._checkpoint("after-state")
+        self._attribute(state, rows)
+        self._write(state, self.mapper.table(rows), start, end, stats)
+        stats.events += len(rows)
+        stats.quarantined += len(quarantine)
+        stats.calls += len(calls)
+
+    def _attribute(self, state: State, rows: list[dict[str, Any]]) -> None:
+        """Each row's entity as the person it belongs to now (merged ids followed)."""
         column = self.mapper.entity
         people = state.resolve({row[column] for row in rows})
         if people:
             for row in rows:
                 row[column] = people.get(row[column], row[column])
-        self._write(state, self.mapper.table(rows), start, end, stats)
-        stats.events += len(rows)
-        stats.quarantined += len(quarantine)
-        stats.calls += len(calls)
 
     def _write(
         self, state: State, table: pa.Table, start: Position, end: Position, stats: LoadStats
@@ -334,16 +340,13 @@ class Loader:
             rows, passed = [], []
             for message_id, m in messages:
                 values = self.mapper.values(m)
-                name = m.get("event") if m["type"] == "track" else (m.get("name") or m["type"])
+                name = event_name(m)
                 if self.mapper.rules.violations(str(name), values):
                     continue
-                rows.append(self.mapper.row(m, m.get("userId") or m["anonymousId"], values))
+                rows.append(self.mapper.row(m, name, m.get("userId") or m["anonymousId"], values))
                 passed.append(message_id)
             if rows:
-                column = self.mapper.entity
-                people = state.resolve({row[column] for row in rows})
-                for row in rows:
-                    row[column] = people.get(row[column], row[column])
+                self._attribute(state, rows)
                 self.sink.readmit(self.mapper.table(rows), state)
                 self._checkpoint("after-warehouse")
                 self.commit_state(state, [], [], {}, set(), [], passed)

@@ -51,6 +51,12 @@ def _context_value(context: dict[str, Any], column: str) -> Any:
     return value
 
 
+def event_name(message: dict[str, Any]) -> Any:
+    """A track call's event; a page or screen call's name, else its type."""
+    kind = message["type"]
+    return message.get("event") if kind == "track" else (message.get("name") or kind)
+
+
 class Mapper:
     """Segment messages -> rows of the project's events table."""
 
@@ -83,9 +89,10 @@ class Mapper:
                 values[column] = _context_value(context, column)
         return values
 
-    def row(self, message: dict[str, Any], entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    def row(
+        self, message: dict[str, Any], name: str | None, entity: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
         kind = message["type"]
-        name = message.get("event") if kind == "track" else (message.get("name") or kind)
         row: dict[str, Any] = {
             self.entity: entity,
             self.time: message["t"],

@@ -40,6 +40,14 @@ CREATE TABLE IF NOT EXISTS calls (
 """
 
 
+STATE_FILE = "state.sqlite"
+
+
+def state_path(collect_dir: Path) -> Path:
+    """The state database in the collector's directory (`.cynosure/collect/`)."""
+    return collect_dir / STATE_FILE
+
+
 class State:
     """A connection to the state database (one per thread)."""
 

@@ -307,6 +307,7 @@ class SparkTableSink(Sink):
         # loses the mark; the next run then starts over the log on disk and skips the
         # message_ids already in the table, so nothing is loaded twice.
         session.sql(f"INSERT OVERWRITE TABLE {STATE_TABLE} VALUES ('hwm', '{end.text()}')")
+        self._no_hwm = False
         state.drop("spark_inflight")
         return 0
 

@@ -60,8 +60,6 @@ def connect(url: str | None, base_dir: Path, *, memory_limit: str | None = None)
         if scheme == "postgresql":
             url = "postgres" + url[len(scheme) :]
         return ibis.connect(url)
-    except (DataError, ImportError) as exc:
-        raise DataError(f"cannot open the warehouse '{url}': {exc}") from None
     except Exception as exc:  # any backend's own error: say which warehouse failed
         raise DataError(f"cannot open the warehouse '{url}': {exc}") from None
 

@@ -139,7 +139,7 @@ class Rollup:
         day = self.dialect.day_from_number(grouped.number).name("day")
         return grouped.select("entity", day, *columns)
 
-    def _hour_counts(self, events: ir.Table) -> pd.DataFrame:
+    def _hour_counts(self, events: ir.Table, files: list[str]) -> pd.DataFrame:
         """Events per (unit, UTC hour), and how many cannot be rolled up (no entity or time)."""
         moment = as_timestamp(events[self.events.time])
         hour = self.dialect.epoch_us(moment) // US_PER_HOUR
@@ -156,7 +156,7 @@ class Rollup:
         )
         found = self.con.execute(counts)
         if FILE_COLUMN in events.columns:
-            found["unit"] = self.dialect.unit_names(found["unit"], self.source.files())
+            found["unit"] = self.dialect.unit_names(found["unit"], files)
         return found
 
     def _row_checksum(self, events: ir.Table) -> ir.IntegerValue:
@@ -173,11 +173,13 @@ class Rollup:
         return f"table:{self.source.table_name}"
 
     def _build(self) -> RefreshStats:
-        events = self._events()
-        counts = self._hour_counts(events)  # first: it also gives the span of the data
+        units = self.source.units()  # listed once: what is read is what the state records
+        files = [] if self.source.is_table else [u.name for u in units]
+        events = self._events(files or None)
+        counts = self._hour_counts(events, files)  # first: it also gives the span of the data
         self.dialect.create_rollup(self.con, self.name, self.rollup_expr(events, _span(counts)))
-        self._save_state(self.source.units(), counts, replace_all=True)
-        stats = RefreshStats(self.name, full=True, units_read=len(self.source.units()))
+        self._save_state(units, counts, replace_all=True)
+        stats = RefreshStats(self.name, full=True, units_read=len(units))
         return self._count(stats, counts)
 
     def _update(self, say: Progress) -> RefreshStats:
@@ -193,7 +195,9 @@ class Rollup:
         if not changed and not removed:
             return stats
         if changed:
-            counts = self._hour_counts(self._events(None if self.source.is_table else changed))
+            counts = self._hour_counts(
+                self._events(None if self.source.is_table else changed), changed
+            )
         else:  # only removals: nothing to read
             counts = pd.DataFrame({"unit": [], "hour": [], "n": [], "checksum": [], "skipped": []})
         stats.units_read = len(changed)

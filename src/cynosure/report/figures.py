@@ -16,7 +16,6 @@ from cynosure.results import MetricsResult
 
 Figure = dict[str, Any]
 
-INK = "#1f2937"
 ACCENT = "#2563eb"
 MUTED = "#9ca3af"
 GOOD = "#059669"

@@ -27,8 +27,7 @@ from cynosure.analysis.targets import TargetsResult
 from cynosure.analysis.watch import WatchResult
 from cynosure.api import Project
 from cynosure.engine.periods import check_grain, label
-from cynosure.errors import CynosureError, UnknownMetricError
-from cynosure.metrics.expressions import did_you_mean
+from cynosure.errors import CynosureError
 from cynosure.results import MetricsResult, Result
 from cynosure.tree.compute import TreeResult
 
@@ -71,8 +70,6 @@ class Analyses:
         self.project = project
         self.lock = threading.RLock()
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
-        self.refreshed_at: float | None = None
-        self.warm_seconds: float | None = None
         self.warm_timings: dict[str, float] = {}
 
     # The project's facts, so that the report can take this cache in place of the Project.
@@ -117,7 +114,6 @@ class Analyses:
         with self.lock:
             result = self.project.refresh()
             self._cache.clear()
-            self.refreshed_at = time.time()
         return result.to_dict()
 
     def warm(self) -> None:
@@ -150,7 +146,6 @@ class Analyses:
             except CynosureError as exc:  # shown on its page when asked for
                 log.info("warm-up skipped %s: %s", name, exc)
             self.warm_timings[name] = round(time.perf_counter() - started, 3)
-        self.warm_seconds = sum(self.warm_timings.values())
 
     # -- the analyses -----------------------------------------------------------------------
 
@@ -222,7 +217,7 @@ class Analyses:
 
     def breakdown(self, metric: str, grain: str = "week") -> Breakdown:
         checked = check_grain(grain)
-        need_metric(self.project, metric)
+        self.project.need_metric(metric)
 
         def compute() -> Breakdown:
             p = self.project
@@ -246,10 +241,3 @@ class Analyses:
             )
 
         return self.get("breakdown", compute, metric=metric, grain=checked)
-
-
-def need_metric(project: Project, name: str) -> None:
-    """Raise UnknownMetricError, with a suggestion, when the project has no metric `name`."""
-    if name not in project.metric_names:
-        hint = did_you_mean(name, project.metric_names)
-        raise UnknownMetricError(f"no metric is named '{name}'" + (f"; {hint}" if hint else ""))

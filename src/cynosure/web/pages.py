@@ -17,7 +17,6 @@ from cynosure.report import figures
 from cynosure.report.build import build_report
 from cynosure.report.render import environment
 from cynosure.results import fmt, pct
-from cynosure.web.analyses import need_metric
 from cynosure.web.api import health_facts
 from cynosure.web.auth import Caller, SignedIn, state
 from cynosure.web.sessions import COOKIE, LOGIN_CSRF_COOKIE
@@ -167,7 +166,7 @@ def tree_page(
 def metric_page(request: Request, who: SignedIn, metric: str) -> HTMLResponse:
     analyses = state(request).analyses
     project = analyses.project
-    need_metric(project, metric)
+    project.need_metric(metric)
     model = project.spec.model
     weekly = analyses.metrics("week")
     targets, targets_error, forecast_figure = None, "", None
