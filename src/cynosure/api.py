@@ -141,6 +141,7 @@ class Project:
             skipped_events=stats.skipped_events,
             days_recomputed=stats.days_recomputed,
             files_read=stats.units_read,
+            files_rescanned=stats.units_rescanned,
             rows=stats.rows,
             seconds=round(stats.seconds, 3),
         )

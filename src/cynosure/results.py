@@ -110,6 +110,7 @@ class RefreshResult(Result):
     skipped_events: int
     days_recomputed: int
     files_read: int
+    files_rescanned: int
     rows: int
     seconds: float
 
@@ -124,7 +125,8 @@ class RefreshResult(Result):
         else:
             text = (
                 f"Read {self.files_read} new or changed source file(s) and recomputed "
-                f"{self.days_recomputed} day(s) in {self.seconds:.2f} s."
+                f"{self.days_recomputed} day(s) from {self.files_rescanned} file(s) "
+                f"in {self.seconds:.2f} s."
             )
         lines = [text]
         if self.skipped_events:

@@ -129,6 +129,50 @@ def test_late_events_in_a_half_hour_zone(tmp_path):
     check(project, config, pd.concat([part_0, late], ignore_index=True))
 
 
+def test_a_new_day_in_a_new_file_is_read_from_that_file_alone(tmp_path):
+    """The day's UTC window is exact: part-0, which ends the day before, is not read again."""
+    config, part_0 = start(tmp_path)
+    new_day = events_frame(
+        [
+            ("a", "2026-05-11 04:15", "play", "US", 1.0),  # 05-11 00:15 local
+            ("b", "2026-05-12 03:30", "buy", "DE", 2.0),  # 05-11 23:30 local
+        ]
+    )
+    write_events(new_day, tmp_path / "events" / "part-1.parquet")
+    project = reload(tmp_path)
+    stats = project.refresh()
+    assert (stats.files_read, stats.days_recomputed, stats.files_rescanned) == (1, 1, 1)
+    assert "recomputed 1 day(s) from 1 file(s)" in stats.summary()[0]
+    incremental = check(project, config, pd.concat([part_0, new_day], ignore_index=True))
+    assert_same_as_full_rebuild(project, incremental)
+
+
+# Around both daylight saving changes of 2026 in New York (-05:00 / -04:00).
+DST_PART_0 = [
+    ("a", "2026-03-07 17:00", "play", "US", 1.0),
+    ("b", "2026-03-09 15:00", "play", "DE", 1.0),
+    ("a", "2026-10-31 15:00", "play", "US", 1.0),
+    ("b", "2026-11-02 17:00", "buy", "DE", 5.0),
+]
+DST_LATE = [
+    ("c", "2026-03-08 05:30", "play", "FR", 1.0),  # 03-08 00:30 local, before the change
+    ("d", "2026-03-09 03:30", "play", "US", 1.0),  # 03-08 23:30 local, after it
+    ("c", "2026-11-01 04:30", "buy", "FR", 2.0),  # 11-01 00:30 local, before the change
+    ("d", "2026-11-02 04:30", "play", "US", 1.0),  # 11-01 23:30 local, after it
+]
+
+
+def test_late_events_at_the_edges_of_daylight_saving_days(tmp_path):
+    config, part_0 = start(tmp_path, DST_PART_0)
+    late = events_frame(DST_LATE)
+    write_events(late, tmp_path / "events" / "part-1.parquet")
+    project = reload(tmp_path)
+    stats = project.refresh()
+    assert stats.days_recomputed == local_day_count(late) == 2  # 03-08 and 11-01
+    incremental = check(project, config, pd.concat([part_0, late], ignore_index=True))
+    assert_same_as_full_rebuild(project, incremental)
+
+
 def test_nothing_changed_reads_nothing(tmp_path):
     start(tmp_path)
     project = reload(tmp_path)

@@ -7,8 +7,9 @@ modification time are unchanged is not read at all; for a changed unit the event
 counted (a cheap scan of one column, no time-zone work) and compared, hour by hour, with what
 the changed and removed units held when rolled up (so rows that only moved between files, as
 in a compaction, change nothing), and only the local days overlapping an hour whose count
-differs are recomputed, from every unit. Late events (for a day already rolled up) therefore
-land in the right day, and appending a day of events touches one day of the rollup. Each
+differs are recomputed, from the units that hold events in them. Late events (for a day
+already rolled up) therefore land in the right day, and appending a day of events touches one
+day of the rollup and reads one file. Each
 hour also carries a checksum of the columns the rollup reads (the segment columns included),
 so a corrected value (a renamed event, a changed amount) is found even when the count stays
 the same; `refresh(full=True)` rebuilds everything regardless.
@@ -20,7 +21,7 @@ import functools
 import time as clock
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -29,7 +30,13 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from cynosure.engine.dialects import FILE_COLUMN, Dialect, dialect_of
-from cynosure.engine.localtime import US_PER_HOUR, as_timestamp, local_day_number
+from cynosure.engine.localtime import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    as_timestamp,
+    local_day_number,
+    offsets,
+)
 from cynosure.engine.sources import Source, Unit
 from cynosure.metrics.expressions import compile_expr
 from cynosure.metrics.plan import Plan
@@ -39,6 +46,7 @@ UNITS = "cynosure_units"
 UNIT_HOURS = "cynosure_source_hours"
 CHECKSUM_MODULUS = 2_147_483_647
 Progress = Callable[[str], None]
+EPOCH_DAY = date(1970, 1, 1)
 
 
 @dataclass
@@ -49,6 +57,7 @@ class RefreshStats:
     full: bool
     days_recomputed: int = 0
     units_read: int = 0
+    units_rescanned: int = 0  # units read again to recompute the days
     rows: int = 0
     events: int = 0
     skipped_events: int = 0
@@ -206,25 +215,23 @@ class Rollup:
         if affected:
             say(f"Recomputing {len(affected)} day(s) with new or changed events")
             kept = stored_hours[~stored_hours.unit.isin(changed + removed)]
-            self._recompute(affected, pd.concat([kept[["unit", "hour"]], counts[["unit", "hour"]]]))
+            stats.units_rescanned = self._recompute(
+                affected, pd.concat([kept[["unit", "hour"]], counts[["unit", "hour"]]])
+            )
         self._save_state([current[n] for n in changed], counts, drop=changed + removed)
         stats.days_recomputed = len(affected)
         return self._count(stats, counts)
 
-    def _recompute(self, days: list[date], hours: pd.DataFrame) -> None:
-        """Rebuild the rollup rows of `days` from the source units that hold events then.
+    def _recompute(self, days: list[date], hours: pd.DataFrame) -> int:
+        """Rebuild the rollup rows of `days` from the source units that hold events then;
+        returns how many units were read.
 
         `hours` lists (unit, UTC hour) for every unit as it is now, so a day is read only
         from the files that have events around it: a new day in a new file reads that file.
         Every run of consecutive days is read in one query and written in one insert (on
         Spark each is a job of its own: scattered late events must not cost one each).
         """
-        windows = []
-        for run in _runs(days):
-            # A UTC window one day wider on each side holds every event of these local days.
-            low = datetime.combine(run[0] - timedelta(days=1), time.min, tzinfo=UTC)
-            high = datetime.combine(run[-1] + timedelta(days=2), time.min, tzinfo=UTC)
-            windows.append((low, high))
+        windows = [_utc_window(run[0], run[-1], self.timezone) for run in _runs(days)]
         self._delete_days(days)
         files = None
         if not self.source.is_table:
@@ -235,12 +242,13 @@ class Rollup:
                 inside |= (start >= first - US_PER_HOUR) & (start < last)
             files = sorted(set(hours[inside].unit.astype(str)))
             if not files:
-                return  # every event of these days is gone: deleting was the update
+                return 0  # every event of these days is gone: deleting was the update
         events = self._events(files)
         span = (_epoch_us(windows[0][0]), _epoch_us(windows[-1][1]))
         fresh = self.rollup_expr(self.within(events, windows), span)
         fresh = fresh.filter(fresh.day.isin([ibis.date(d) for d in days]))
         self.dialect.insert(self.con, self.name, fresh)
+        return 1 if files is None else len(files)
 
     def within(self, events: ir.Table, windows: list[tuple[datetime, datetime]]) -> ir.Table:
         """Events inside any of the `windows` (from, to), compared on the raw column where
@@ -347,6 +355,25 @@ def _runs(days: list[date]) -> list[list[date]]:
         else:
             runs.append([day])
     return runs
+
+
+def _utc_window(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    """The UTC instants [from, to) that hold every event of the local days `first`..`last`.
+
+    An event falls on local day D when its epoch plus the zone's offset then lies in D
+    (`local_day_number`), so the window reaches back by the largest offset of the zone around
+    these days and forward by the smallest: exact in UTC, an hour wider around a daylight
+    saving change. A new day in a new file is then read from that file alone, not from the
+    files of the day before.
+    """
+    start = (first - EPOCH_DAY).days * US_PER_DAY
+    end = ((last - EPOCH_DAY).days + 1) * US_PER_DAY
+    shifts = [shift for _, shift in offsets(timezone, start - US_PER_DAY, end + US_PER_DAY)]
+    return _moment(start - max(shifts)), _moment(end - min(shifts))
+
+
+def _moment(epoch_us: int) -> datetime:
+    return datetime.fromtimestamp(epoch_us // 1_000_000, tz=UTC)
 
 
 def _epoch_us(moment: datetime) -> int:
