@@ -293,7 +293,7 @@ def _store_names(
     dialect.delete_rows(con, NAMES_CACHE, {"unit": units})
     if len(frame):
         columns = ["unit", "size", "mtime_ns", "name", "column"]
-        dialect.insert(con, NAMES_CACHE, ibis.memtable(frame[columns]))
+        dialect.append(con, NAMES_CACHE, frame[columns])
 
 
 def _distinct(con: BaseBackend, events: ir.Table, column: str) -> set[str]:

@@ -99,8 +99,8 @@ class Rollup:
         """Bring the rollup up to date with the source; rebuild everything if `full`."""
         started = clock.perf_counter()
         say = progress or (lambda _: None)
-        self._ensure_state()
-        if full or not self.exists():
+        tables = self._ensure_state()
+        if full or self.name not in tables:
             say("Rolling up events by entity and day")
             stats = self._build()
         else:
@@ -282,7 +282,8 @@ class Rollup:
 
     # -- state ----------------------------------------------------------------------------
 
-    def _ensure_state(self) -> None:
+    def _ensure_state(self) -> set[str]:
+        """Create the state tables where missing; returns the tables there were."""
         tables = set(self.con.list_tables())
         if UNITS not in tables:
             schema = ibis.schema(
@@ -300,6 +301,7 @@ class Rollup:
                 }
             )
             self.dialect.create_table(self.con, UNIT_HOURS, schema)
+        return tables
 
     def _load_state(self) -> tuple[dict[str, tuple[int, int]], pd.DataFrame]:
         units = self.con.table(UNITS)
@@ -331,7 +333,7 @@ class Rollup:
                     "mtime_ns": [u.mtime_ns for u in units],
                 }
             )
-            self.dialect.insert(self.con, UNITS, ibis.memtable(frame))
+            self.dialect.append(self.con, UNITS, frame)
         kept = counts[counts.hour.notna()]
         if len(kept):
             frame = pd.DataFrame(
@@ -343,7 +345,7 @@ class Rollup:
                     "checksum": kept.checksum.fillna(0).astype("int64"),
                 }
             )
-            self.dialect.insert(self.con, UNIT_HOURS, ibis.memtable(frame))
+            self.dialect.append(self.con, UNIT_HOURS, frame)
 
 
 def _runs(days: list[date]) -> list[list[date]]:

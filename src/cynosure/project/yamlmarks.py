@@ -48,20 +48,26 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 def load_located(text: str, file: str) -> Located:
     """Parse `text`; syntax errors, duplicate keys and odd keys become located problems.
 
-    PyYAML builds the data (anchors and merge keys included); the composed node tree gives the
-    positions and shows what plain loading would silently accept, such as a repeated key.
+    The text is parsed once: the composed node tree gives the positions and shows what plain
+    loading would silently accept, such as a repeated key; it is walked before PyYAML builds the
+    data from it (anchors and merge keys included), because building flattens merge keys in
+    place.
     """
+    located = Located({})
+    loader = _Loader(text)  # a SafeLoader subclass: no arbitrary objects
     try:
-        root = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+        root = loader.get_single_node()
+        if root is not None:
+            located.marks[()] = (root.start_mark.line + 1, root.start_mark.column + 1)
+            _walk(root, (), located, file)
+            data = loader.construct_document(root)
+            located.data = {} if data is None else data
     except yaml.MarkedYAMLError as exc:
         return Located(None, problems=[_syntax_problem(exc, file, text)])
     except (yaml.YAMLError, TypeError) as exc:  # e.g. a list used as a key
         return Located(None, problems=[Problem(f"not valid YAML: {exc}", file=file)])
-    located = Located({} if data is None else data)
-    if root is not None:
-        located.marks[()] = (root.start_mark.line + 1, root.start_mark.column + 1)
-        _walk(root, (), located, file)
+    finally:
+        loader.dispose()
     for path in located.drop:  # keys that are not names: reported once, then left out
         _remove(located.data, path)
     return located
