@@ -108,6 +108,7 @@ def test_new_day_and_late_events_match_a_full_rebuild(tmp_path):
     assert stats.files_read == 1
     assert stats.events == len(part_1)
     assert stats.days_recomputed == local_day_count(part_1) == 2  # 05-03 and 05-12
+    assert stats.files_rescanned == 1  # added to those days: part-0 (05-03 too) is not read
     incremental = check(project, config, pd.concat([part_0, part_1], ignore_index=True))
     assert_same_as_full_rebuild(project, incremental)
 

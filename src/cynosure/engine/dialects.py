@@ -107,6 +107,10 @@ class Dialect:
             "name (docs/scale.md shows how)",
         )
 
+    # A refresh may add the rollup of new files to the rows of their days, through a
+    # temporary table of the merged rows (computed before the days are deleted).
+    adds_to_rollup = True
+
     def unit_names(self, found: pd.Series, files: Sequence[str]) -> pd.Series:
         """FILE_COLUMN values as the file names Cynosure listed (an engine may give URIs)."""
         return found
@@ -227,6 +231,7 @@ class Spark(Dialect):
     name = "pyspark"
     label = "Spark"
     sql_dialect = "spark"
+    adds_to_rollup = False  # its temporary tables are views, read after the days are dropped
 
     def epoch_us(self, moment: ir.TimestampValue) -> ir.IntegerValue:
         return _function("unix_micros", (_UTC,), dt.int64)(_aware(moment))

@@ -7,9 +7,11 @@ modification time are unchanged is not read at all; for a changed unit the event
 counted (a cheap scan of one column, no time-zone work) and compared, hour by hour, with what
 the changed and removed units held when rolled up (so rows that only moved between files, as
 in a compaction, change nothing), and only the local days overlapping an hour whose count
-differs are recomputed, from the units that hold events in them. Late events (for a day
-already rolled up) therefore land in the right day, and appending a day of events touches one
-day of the rollup and reads one file. Each
+differs are recomputed, from the units that hold events in them. When the only change is new
+files, their rollup is instead added to the rows of their days (every measure is a count or a
+sum), so late events cost their own file even where older files hold the same day. Late events
+(for a day already rolled up) therefore land in the right day, and appending a day of events
+touches one day of the rollup and reads one file. Each
 hour also carries a checksum of the columns the rollup reads (the segment columns included),
 so a corrected value (a renamed event, a changed amount) is found even when the count stays
 the same; `refresh(full=True)` rebuilds everything regardless.
@@ -44,6 +46,7 @@ from cynosure.project.model import EventsConfig
 
 UNITS = "cynosure_units"
 UNIT_HOURS = "cynosure_source_hours"
+ADDED = "cynosure_rollup_added"  # a session's temporary table
 CHECKSUM_MODULUS = 2_147_483_647
 Progress = Callable[[str], None]
 EPOCH_DAY = date(1970, 1, 1)
@@ -212,7 +215,11 @@ class Rollup:
         stats.units_read = len(changed)
         before = stored_hours[stored_hours.unit.isin(changed + removed)]
         affected = _local_days(_differing_hours(before, counts), self.timezone)
-        if affected:
+        only_added = not removed and not any(name in stored_units for name in changed)
+        if affected and only_added and self.dialect.adds_to_rollup and not self.source.is_table:
+            say(f"Adding new events to {len(affected)} day(s)")
+            stats.units_rescanned = self._add(affected, changed, _span(counts))
+        elif affected:
             say(f"Recomputing {len(affected)} day(s) with new or changed events")
             kept = stored_hours[~stored_hours.unit.isin(changed + removed)]
             stats.units_rescanned = self._recompute(
@@ -221,6 +228,29 @@ class Rollup:
         self._save_state([current[n] for n in changed], counts, drop=changed + removed)
         stats.days_recomputed = len(affected)
         return self._count(stats, counts)
+
+    def _add(self, days: list[date], files: list[str], span: tuple[int, int]) -> int:
+        """Add the events of new `files` to the rollup rows of `days`; returns len(files).
+
+        Every measure is a count or a sum, so a day's row plus the new files' row for the same
+        entity (and segment) is what recomputing the day from every file would give, without
+        reading the files that were there before: late events in a new file cost that file
+        alone even when the older files hold the same day.
+        """
+        keys = ["entity", "day", *self.by]
+        fresh = self.rollup_expr(self._events(files), span)
+        old = self.table()
+        old = old.filter(old.day.isin([ibis.date(d) for d in days])).select(*fresh.columns)
+        both = ibis.union(old, fresh, distinct=False)
+        measures = [c for c in fresh.columns if c not in keys]
+        merged = both.group_by(keys).aggregate(
+            **{m: both[m].sum().cast(fresh[m].type()) for m in measures}
+        )
+        added = self.dialect.temporary(self.con, ADDED, merged)  # before the days go
+        self._delete_days(days)
+        self.dialect.insert(self.con, self.name, added.select(*fresh.columns))
+        self.con.drop_table(ADDED, force=True)
+        return len(files)
 
     def _recompute(self, days: list[date], hours: pd.DataFrame) -> int:
         """Rebuild the rollup rows of `days` from the source units that hold events then;
