@@ -130,21 +130,37 @@ def test_late_events_in_a_half_hour_zone(tmp_path):
     check(project, config, pd.concat([part_0, late], ignore_index=True))
 
 
-def test_a_new_day_in_a_new_file_is_read_from_that_file_alone(tmp_path):
-    """The day's UTC window is exact: part-0, which ends the day before, is not read again."""
-    config, part_0 = start(tmp_path)
-    new_day = events_frame(
-        [
-            ("a", "2026-05-11 04:15", "play", "US", 1.0),  # 05-11 00:15 local
-            ("b", "2026-05-12 03:30", "buy", "DE", 2.0),  # 05-11 23:30 local
-        ]
-    )
-    write_events(new_day, tmp_path / "events" / "part-1.parquet")
+NEW_DAY = [
+    ("a", "2026-05-11 04:15", "play", "US", 1.0),  # 05-11 00:15 local
+    ("b", "2026-05-12 03:30", "buy", "DE", 2.0),  # 05-11 23:30 local
+]
+
+
+def written_and_refreshed(tmp_path, rows, name="part-1.parquet"):
+    """Write `rows` as events/`name`, then load the project and refresh it incrementally."""
+    frame = events_frame(rows)
+    write_events(frame, tmp_path / "events" / name)
     project = reload(tmp_path)
-    stats = project.refresh()
+    return frame, project, project.refresh()
+
+
+def test_a_new_day_in_a_new_file_is_read_from_that_file_alone(tmp_path):
+    config, part_0 = start(tmp_path)
+    new_day, project, stats = written_and_refreshed(tmp_path, NEW_DAY)
     assert (stats.files_read, stats.days_recomputed, stats.files_rescanned) == (1, 1, 1)
     assert "recomputed 1 day(s) from 1 file(s)" in stats.summary()[0]
     incremental = check(project, config, pd.concat([part_0, new_day], ignore_index=True))
+    assert_same_as_full_rebuild(project, incremental)
+
+
+def test_a_corrected_day_is_read_from_the_files_holding_it_alone(tmp_path):
+    """The day's UTC window is exact: part-0, which ends the day before, is not read again."""
+    config, _ = start(tmp_path, PART_0, NEW_DAY)
+    corrected = [NEW_DAY[0], ("b", "2026-05-12 03:30", "buy", "DE", 20.0)]
+    fixed, project, stats = written_and_refreshed(tmp_path, corrected)
+    assert (stats.files_read, stats.days_recomputed, stats.files_rescanned) == (1, 1, 1)
+    everything = pd.concat([events_frame(PART_0), fixed], ignore_index=True)
+    incremental = check(project, config, everything)
     assert_same_as_full_rebuild(project, incremental)
 
 
@@ -163,14 +179,15 @@ DST_LATE = [
 ]
 
 
-def test_late_events_at_the_edges_of_daylight_saving_days(tmp_path):
-    config, part_0 = start(tmp_path, DST_PART_0)
-    late = events_frame(DST_LATE)
-    write_events(late, tmp_path / "events" / "part-1.parquet")
-    project = reload(tmp_path)
-    stats = project.refresh()
-    assert stats.days_recomputed == local_day_count(late) == 2  # 03-08 and 11-01
-    incremental = check(project, config, pd.concat([part_0, late], ignore_index=True))
+def test_a_rewritten_file_at_the_edges_of_daylight_saving_days(tmp_path):
+    """The rewritten file's days are recomputed from their UTC windows, which must reach
+    both local midnights of a 23-hour and a 25-hour day."""
+    config, _ = start(tmp_path, DST_PART_0)
+    everything, project, stats = written_and_refreshed(
+        tmp_path, DST_PART_0 + DST_LATE, name="part-0.parquet"
+    )
+    assert stats.days_recomputed == local_day_count(events_frame(DST_LATE)) == 2
+    incremental = check(project, config, everything)
     assert_same_as_full_rebuild(project, incremental)
 
 
