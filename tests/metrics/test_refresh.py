@@ -153,6 +153,19 @@ def test_a_new_day_in_a_new_file_is_read_from_that_file_alone(tmp_path):
     assert_same_as_full_rebuild(project, incremental)
 
 
+def test_new_files_after_a_build_whose_state_was_lost_are_not_counted_twice(tmp_path):
+    """A build cut short after writing the rollup but before its refresh state: the next
+    refresh must not add new files on top of rows it cannot account for."""
+    config, part_0 = start(tmp_path)
+    project = reload(tmp_path)
+    project.con.raw_sql("DELETE FROM cynosure_units")
+    project.close()
+    part_1, project, stats = written_and_refreshed(tmp_path, PART_1)
+    assert not stats.full
+    incremental = check(project, config, pd.concat([part_0, part_1], ignore_index=True))
+    assert_same_as_full_rebuild(project, incremental)
+
+
 def test_a_corrected_day_is_read_from_the_files_holding_it_alone(tmp_path):
     """The day's UTC window is exact: part-0, which ends the day before, is not read again."""
     config, _ = start(tmp_path, PART_0, NEW_DAY)

@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cynosure.collect.loader import FilesSink, make_sink
-from cynosure.collect.log import Position, fsync_directory
+from cynosure.collect.log import Position, fsync_directory, write_durably
 from cynosure.collect.state import State, state_path
 from cynosure.errors import OptionError
 from cynosure.project.load import Spec
@@ -162,7 +162,7 @@ class Merge:
             "temp": self.temp.name,
             "inputs": [p.path.name for p in self.inputs],
         }
-        _write_durably(self.work_dir / JOURNAL, orjson.dumps(record))
+        write_durably(self.work_dir / JOURNAL, orjson.dumps(record))
 
     def publish(self) -> None:
         """Step 3: the merged file under its final name (the merge has happened)."""
@@ -187,20 +187,6 @@ class Merge:
         self.publish()
         self.remove_inputs()
         self.finish()
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    fsync_directory(path.parent)
 
 
 class Compactor:

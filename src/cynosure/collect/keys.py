@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
+from cynosure.collect.log import write_durably
 from cynosure.errors import CollectError, UnknownKeyError, WriteKeyError
 
 PREFIX = "cyn_"
@@ -70,14 +69,9 @@ class KeyStore:
         body = orjson.dumps(
             {"keys": [k.__dict__ for k in keys.values()]}, option=orjson.OPT_INDENT_2
         )
-        # Written whole then renamed: a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".keys-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        # Written whole then renamed (a reader never sees half a file), owner-only like
+        # every temporary file mkstemp makes.
+        write_durably(self.path, body, sync_directory=False)
         self._stamp = None
 
     def list(self) -> list[WriteKey]:

@@ -92,6 +92,24 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def write_durably(path: Path, data: bytes, *, sync_directory: bool = True) -> None:
+    """Write `data` to a temporary file beside `path`, fsync it and rename it into place:
+    a reader sees the old file or all of the new one. `sync_directory` also makes the rename
+    durable (a caller writing many files fsyncs the directory once instead)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    if sync_directory:
+        fsync_directory(path.parent)
+
+
 def _read_records(data: bytes, start: int) -> Iterator[tuple[int, bytes]]:
     """(offset after the record, payload) for each valid record from `start`; stops at the
     first invalid one."""
@@ -121,13 +139,13 @@ class SegmentLog:
 
     def segments(self) -> list[int]:
         """The segment numbers on disk, in order."""
+        return self._numbers(SUFFIX)
+
+    def _numbers(self, suffix: str) -> list[int]:
         if not self.directory.exists():
             return []
-        numbers = []
-        for path in self.directory.iterdir():
-            if path.suffix == SUFFIX and path.stem.isdigit():
-                numbers.append(int(path.stem))
-        return sorted(numbers)
+        found = (p.stem for p in self.directory.iterdir() if p.suffix == suffix)
+        return sorted(int(stem) for stem in found if stem.isdigit())
 
     def path(self, number: int) -> Path:
         return self.directory / _segment_name(number)
@@ -144,7 +162,7 @@ class SegmentLog:
         the caller to rebuild its indexes; the truncation happens before it is returned).
         """
         self.directory.mkdir(parents=True, exist_ok=True)
-        for stale in self.directory.glob(".ids-*.tmp"):  # an index write cut short
+        for stale in self.directory.glob(f".*{IDS_SUFFIX}-*.tmp"):  # an index write cut short
             stale.unlink(missing_ok=True)
         numbers = self.segments()
         found = Recovery(segments=len(numbers))
@@ -188,7 +206,7 @@ class SegmentLog:
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.write(handle, MAGIC)
         os.fsync(handle)
-        self._fsync_directory()
+        self.sync_directory()
         self._switch(handle, number, len(MAGIC))
 
     def _open(self, number: int) -> None:
@@ -200,9 +218,6 @@ class SegmentLog:
             os.close(self._handle)
         self._handle, self._current, self._size = handle, number, size
         self.durable = Position(number, size)
-
-    def _fsync_directory(self) -> None:
-        fsync_directory(self.directory)
 
     def sync_directory(self) -> None:
         """Make the index writes and deletions so far durable (one fsync for many)."""
@@ -252,18 +267,12 @@ class SegmentLog:
 
     def indexes(self) -> list[int]:
         """The segment numbers that have an id index, in order."""
-        if not self.directory.exists():
-            return []
-        numbers = []
-        for path in self.directory.iterdir():
-            if path.suffix == IDS_SUFFIX and path.stem.isdigit():
-                numbers.append(int(path.stem))
-        return sorted(numbers)
+        return self._numbers(IDS_SUFFIX)
 
-    def write_index(self, number: int, *, sync: bool = True) -> IdIndex:
+    def write_index(self, number: int) -> IdIndex:
         """Keep the messageIds of sealed segment `number` in its id index (whole, fsynced,
         renamed into place); returns it. An index already written is read, not rewritten.
-        With `sync` off the rename is durable only after `sync_directory()`."""
+        The rename is durable only after `sync_directory()` (one fsync for many)."""
         if number >= self._current:
             raise ValueError(f"segment {number} is still being written")
         existing = self.read_index(number)
@@ -278,18 +287,7 @@ class SegmentLog:
         last = last_us / 1e6 if last_us else self.path(number).stat().st_mtime
         body = zlib.compress(orjson.dumps(ids), 6)
         data = IDS_MAGIC + IDS_HEADER.pack(last, len(ids), zlib.crc32(body)) + body
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".ids-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.ids_path(number))
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        if sync:
-            self._fsync_directory()
+        write_durably(self.ids_path(number), data, sync_directory=False)
         return IdIndex(number, last, ids)
 
     def index_time(self, number: int) -> float | None:
@@ -322,20 +320,17 @@ class SegmentLog:
         logger.warning("id index %s is damaged: ignored", self.ids_path(number).name)
         return None
 
-    def delete_segment(self, number: int, *, sync: bool = True) -> None:
+    def delete_segment(self, number: int) -> None:
         """Delete a sealed segment. Its records must be loaded and its ids indexed durably:
-        the caller (retention) sees to both."""
+        the caller (retention) sees to both, and to `sync_directory()` after."""
         if number >= self._current:
             raise ValueError(f"segment {number} is still being written")
         self.path(number).unlink(missing_ok=True)
-        if sync:
-            self._fsync_directory()
 
-    def delete_index(self, number: int, *, sync: bool = True) -> None:
-        """Delete the id index of a segment: its ids are out of the dedup window."""
+    def delete_index(self, number: int) -> None:
+        """Delete the id index of a segment (its ids are out of the dedup window); durable
+        after `sync_directory()`."""
         self.ids_path(number).unlink(missing_ok=True)
-        if sync:
-            self._fsync_directory()
 
     def close(self) -> None:
         if self._handle is not None:

@@ -115,10 +115,10 @@ class Retention:
                 loaded.append(number)
         if loaded:
             for number in loaded:
-                self._times[number] = self.log.write_index(number, sync=False).last_write
+                self._times[number] = self.log.write_index(number).last_write
             self.log.sync_directory()  # every index durable before any segment goes
             for number in loaded:
-                self.log.delete_segment(number, sync=False)
+                self.log.delete_segment(number)
             self.log.sync_directory()
             stats.segments_deleted = len(loaded)
         on_disk = set(self.log.segments())
@@ -127,7 +127,7 @@ class Retention:
             index = self.log.read_index(number)
             if index is not None:
                 stats.forgotten.extend(index.ids)
-            self.log.delete_index(number, sync=False)
+            self.log.delete_index(number)
             self._times.pop(number, None)
         if expired:
             self.log.sync_directory()  # gone from disk before the ids leave the set

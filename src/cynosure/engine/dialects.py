@@ -13,12 +13,13 @@ No function here ever counts distinct values approximately; ClickHouse's compile
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
 import re
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
@@ -108,8 +109,13 @@ class Dialect:
         )
 
     # A refresh may add the rollup of new files to the rows of their days, through a
-    # temporary table of the merged rows (computed before the days are deleted).
-    adds_to_rollup = True
+    # temporary table of the merged rows (computed before the days are deleted), where the
+    # rollup and its state are written in one transaction (see `transaction`).
+    adds_to_rollup = False
+
+    def transaction(self, con: BaseBackend) -> contextlib.AbstractContextManager[None]:
+        """Make the statements inside one transaction, where the engine allows it."""
+        return contextlib.nullcontext()
 
     def unit_names(self, found: pd.Series, files: Sequence[str]) -> pd.Series:
         """FILE_COLUMN values as the file names Cynosure listed (an engine may give URIs)."""
@@ -183,6 +189,19 @@ class DuckDB(Dialect):
         kinds = tuple(value.type() for value in values)
         return _function("hash", kinds, dt.uint64)(*values)
 
+    adds_to_rollup = True
+
+    @contextlib.contextmanager
+    def transaction(self, con: BaseBackend) -> Iterator[None]:
+        raw = cast(Any, con).con
+        raw.begin()
+        try:
+            yield
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()
+
     def append(self, con: BaseBackend, name: str, frame: pd.DataFrame) -> None:
         # DuckDB's own appender, matched by column name: a tenth of Ibis's memtable insert,
         # which registers, inspects and compiles for a few rows (a refresh writes three times).
@@ -231,7 +250,6 @@ class Spark(Dialect):
     name = "pyspark"
     label = "Spark"
     sql_dialect = "spark"
-    adds_to_rollup = False  # its temporary tables are views, read after the days are dropped
 
     def epoch_us(self, moment: ir.TimestampValue) -> ir.IntegerValue:
         return _function("unix_micros", (_UTC,), dt.int64)(_aware(moment))

@@ -8,13 +8,13 @@ counted (a cheap scan of one column, no time-zone work) and compared, hour by ho
 the changed and removed units held when rolled up (so rows that only moved between files, as
 in a compaction, change nothing), and only the local days overlapping an hour whose count
 differs are recomputed, from the units that hold events in them. When the only change is new
-files, their rollup is instead added to the rows of their days (every measure is a count or a
-sum), so late events cost their own file even where older files hold the same day. Late events
-(for a day already rolled up) therefore land in the right day, and appending a day of events
-touches one day of the rollup and reads one file. Each
-hour also carries a checksum of the columns the rollup reads (the segment columns included),
-so a corrected value (a renamed event, a changed amount) is found even when the count stays
-the same; `refresh(full=True)` rebuilds everything regardless.
+files (on DuckDB, in one transaction with the refresh state), their rollup is instead added to
+the rows of their days (every measure is a count or a sum), so late events cost their own file
+even where older files hold the same day. Late events (for a day already rolled up) therefore
+land in the right day, and appending a day of events touches one day of the rollup and reads
+one file. Each hour also carries a checksum of the columns the rollup reads (the segment
+columns included), so a corrected value (a renamed event, a changed amount) is found even when
+the count stays the same; `refresh(full=True)` rebuilds everything regardless.
 """
 
 from __future__ import annotations
@@ -215,22 +215,27 @@ class Rollup:
         stats.units_read = len(changed)
         before = stored_hours[stored_hours.unit.isin(changed + removed)]
         affected = _local_days(_differing_hours(before, counts), self.timezone)
-        only_added = not removed and not any(name in stored_units for name in changed)
-        if affected and only_added and self.dialect.adds_to_rollup and not self.source.is_table:
-            say(f"Adding new events to {len(affected)} day(s)")
-            stats.units_rescanned = self._add(affected, changed, _span(counts))
-        elif affected:
-            say(f"Recomputing {len(affected)} day(s) with new or changed events")
-            kept = stored_hours[~stored_hours.unit.isin(changed + removed)]
-            stats.units_rescanned = self._recompute(
-                affected, pd.concat([kept[["unit", "hour"]], counts[["unit", "hour"]]])
-            )
-        self._save_state([current[n] for n in changed], counts, drop=changed + removed)
+        # Adding is only safe while the state knows every file already rolled up (a build cut
+        # short before its state was saved leaves none), and is done in one transaction with
+        # the state, so that a refresh cut short cannot add the same files twice.
+        only_added = bool(stored_units) and not removed and not (set(changed) & set(stored_units))
+        with self.dialect.transaction(self.con):
+            if affected and only_added and self.dialect.adds_to_rollup and not self.source.is_table:
+                say(f"Adding new events to {len(affected)} day(s)")
+                self._add(affected, changed, _span(counts))
+                stats.units_rescanned = len(changed)
+            elif affected:
+                say(f"Recomputing {len(affected)} day(s) with new or changed events")
+                kept = stored_hours[~stored_hours.unit.isin(changed + removed)]
+                stats.units_rescanned = self._recompute(
+                    affected, pd.concat([kept[["unit", "hour"]], counts[["unit", "hour"]]])
+                )
+            self._save_state([current[n] for n in changed], counts, drop=changed + removed)
         stats.days_recomputed = len(affected)
         return self._count(stats, counts)
 
-    def _add(self, days: list[date], files: list[str], span: tuple[int, int]) -> int:
-        """Add the events of new `files` to the rollup rows of `days`; returns len(files).
+    def _add(self, days: list[date], files: list[str], span: tuple[int, int]) -> None:
+        """Add the events of new `files` to the rollup rows of `days`.
 
         Every measure is a count or a sum, so a day's row plus the new files' row for the same
         entity (and segment) is what recomputing the day from every file would give, without
@@ -238,9 +243,10 @@ class Rollup:
         alone even when the older files hold the same day.
         """
         keys = ["entity", "day", *self.by]
-        fresh = self.rollup_expr(self._events(files), span)
         old = self.table()
-        old = old.filter(old.day.isin([ibis.date(d) for d in days])).select(*fresh.columns)
+        # The new files alone may infer other types (a CSV's numeric-looking ids): the table's.
+        fresh = self.rollup_expr(self._events(files), span).select(*old.columns).cast(old.schema())
+        old = old.filter(old.day.isin([ibis.date(d) for d in days]))
         both = ibis.union(old, fresh, distinct=False)
         measures = [c for c in fresh.columns if c not in keys]
         merged = both.group_by(keys).aggregate(
@@ -250,7 +256,6 @@ class Rollup:
         self._delete_days(days)
         self.dialect.insert(self.con, self.name, added.select(*fresh.columns))
         self.con.drop_table(ADDED, force=True)
-        return len(files)
 
     def _recompute(self, days: list[date], hours: pd.DataFrame) -> int:
         """Rebuild the rollup rows of `days` from the source units that hold events then;
@@ -266,9 +271,9 @@ class Rollup:
         files = None
         if not self.source.is_table:
             inside = pd.Series(False, index=hours.index)
+            start = hours.hour * US_PER_HOUR
             for low, high in windows:
                 first, last = _epoch_us(low), _epoch_us(high)
-                start = hours.hour * US_PER_HOUR
                 inside |= (start >= first - US_PER_HOUR) & (start < last)
             files = sorted(set(hours[inside].unit.astype(str)))
             if not files:
